@@ -1,0 +1,342 @@
+"""Decision Transformer (Chen et al. 2021) whose transformer is transformers' GPT-2, used as a component.
+
+Conventions (the data collator and the evaluation loop follow the same ones):
+
+- **Tokens.** A window of K steps becomes 3K tokens `(R̂_1, s_1, a_1, …, R̂_K, s_K, a_K)`. Each step's three
+  embeddings get the same per-timestep embedding `embed_timestep(t)` added (one per timestep, not per token).
+  The action `a_t` is predicted from the hidden state of the `s_t` token, which sees `R̂_≤t, s_≤t, a_<t`.
+- **Inputs are in model space.** States are normalized, `(s − state_mean) / state_std`; returns-to-go are
+  undiscounted sums of future rewards `R̂_t = Σ_{h≥t} r_h`, divided by `return_scale`. The config stores these
+  statistics; [`DecisionTransformerModel.normalize_states`] and [`DecisionTransformerModel.scale_returns`] apply them.
+- **Padding is on the left.** A window shorter than K is padded at its start, so the newest step is always at index
+  K−1; padded steps have `attention_mask == 0`, zero states/actions/returns (action index 0 when discrete) and
+  timestep 0. Padding never changes the output at a real step, and a later step never changes an earlier prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+
+import torch
+from torch import nn
+from transformers import GPT2Model, PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutput
+from transformers.utils import ModelOutput
+
+from hf_decision.models.decision_transformer.configuration_decision_transformer import (
+    BACKBONE_ARCHITECTURE_FIELDS,
+    BACKBONE_FIELDS,
+    DecisionTransformerConfig,
+)
+from hf_decision.objectives import action_loss, causal_lm_loss
+
+
+@dataclass
+class DecisionTransformerOutput(ModelOutput):
+    """Output of [`DecisionTransformerModel.forward`].
+
+    Args:
+        loss: The action loss (masked MSE or cross-entropy), when `labels` were given.
+        action_preds: `[B, K, act_dim]` predicted actions (continuous) or action logits (discrete).
+        last_hidden_state: `[B, 3K, hidden_size]` the backbone's output for every token.
+        hidden_states: The backbone's per-layer hidden states, when `output_hidden_states=True`.
+    """
+
+    loss: torch.Tensor | None = None
+    action_preds: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+
+
+class DecisionTransformerPreTrainedModel(PreTrainedModel):
+    config: DecisionTransformerConfig
+    config_class = DecisionTransformerConfig
+    base_model_prefix = "decision_transformer"
+    main_input_name = "states"
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_attention_backend = True
+
+
+class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
+    """A Decision Transformer: return-to-go, state and action embeddings around a GPT-2 backbone.
+
+    `transformer` is a plain `transformers.GPT2Model`; `lm_head` (tied to its token embedding) gives the
+    language-modeling path used to keep a λ·L_language term while training on trajectories.
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
+
+    def __init__(self, config: DecisionTransformerConfig):
+        super().__init__(config)
+        hidden = config.hidden_size
+        self.transformer = GPT2Model(config.to_backbone_config())
+        self.embed_timestep = nn.Embedding(config.max_ep_len, hidden)
+        self.embed_return = nn.Linear(1, hidden)
+        self.embed_state = nn.Linear(config.state_dim, hidden)
+        self.embed_action: nn.Embedding | nn.Linear
+        if config.action_space == "discrete":
+            self.embed_action = nn.Embedding(config.act_dim, hidden)
+        else:
+            self.embed_action = nn.Linear(config.act_dim, hidden)
+        self.embed_ln = nn.LayerNorm(hidden)
+        self.predict_action = nn.Linear(hidden, config.act_dim)
+        self.lm_head = nn.Linear(hidden, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.transformer.wte
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.transformer.wte = value
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    def forward(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        returns_to_go: torch.Tensor,
+        timesteps: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> DecisionTransformerOutput | tuple:
+        """Predict the action at every step of a batch of left-padded windows.
+
+        Args:
+            states: `[B, K, state_dim]` normalized states.
+            actions: `[B, K, act_dim]` float (continuous) or `[B, K]` long (discrete). `actions[:, t]` is only seen
+                by predictions of later steps, so the newest action may be a placeholder.
+            returns_to_go: `[B, K, 1]` scaled returns-to-go.
+            timesteps: `[B, K]` long, the step index within the episode, in `[0, max_ep_len)`.
+            attention_mask: `[B, K]`, 1 for real steps and 0 for (left) padding. Defaults to all ones.
+            labels: target actions, shaped like `actions`; when given, `loss` is the masked action loss.
+        """
+        config = self.config
+        return_dict = return_dict if return_dict is not None else config.return_dict
+        self._check_inputs(states, actions, returns_to_go, timesteps, attention_mask)
+        batch_size, seq_len = states.shape[:2]
+        if attention_mask is None:
+            attention_mask = torch.ones((batch_size, seq_len), dtype=torch.long, device=states.device)
+
+        time = self.embed_timestep(timesteps)
+        tokens = torch.stack(
+            (
+                self.embed_return(returns_to_go) + time,
+                self.embed_state(states) + time,
+                self.embed_action(actions) + time,
+            ),
+            dim=2,
+        ).reshape(batch_size, 3 * seq_len, config.hidden_size)
+        tokens = self.embed_ln(tokens)
+
+        token_mask = attention_mask.repeat_interleave(3, dim=1)
+        if config.positional_embedding == "sequence":
+            position_ids = (token_mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        else:
+            position_ids = torch.zeros_like(token_mask, dtype=torch.long)
+        backbone_out = self.transformer(
+            inputs_embeds=tokens,
+            attention_mask=token_mask,
+            position_ids=position_ids,
+            output_hidden_states=output_hidden_states,
+            **kwargs,
+        )
+        hidden = backbone_out.last_hidden_state
+        state_hidden = hidden.reshape(batch_size, seq_len, 3, config.hidden_size)[:, :, 1]
+        action_preds = self.predict_action(state_hidden)
+        if config.action_space == "continuous" and config.action_tanh:
+            action_preds = torch.tanh(action_preds)
+
+        loss = None
+        if labels is not None:
+            loss = action_loss(action_preds, labels, attention_mask, config.action_space)
+        if not return_dict:
+            return tuple(v for v in (loss, action_preds, hidden) if v is not None)
+        return DecisionTransformerOutput(
+            loss=loss,
+            action_preds=action_preds,
+            last_hidden_state=hidden,
+            hidden_states=backbone_out.hidden_states,
+        )
+
+    def lm_forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> CausalLMOutput:
+        """Language modeling through the same backbone, with GPT-2's own positions and the tied LM head.
+
+        Returns `CausalLMOutput(logits=[B, L, vocab_size], loss=next-token cross-entropy when labels are given)`.
+        """
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        logits = self.lm_head(hidden)
+        loss = causal_lm_loss(logits, labels) if labels is not None else None
+        return CausalLMOutput(loss=loss, logits=logits)
+
+    @torch.no_grad()
+    def get_action(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        returns_to_go: torch.Tensor,
+        timesteps: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The action for the newest step of a context, in model space (normalized states, scaled returns).
+
+        The context may be unbatched (`states [T, state_dim]`, `actions [T, act_dim]` or `[T]`,
+        `returns_to_go [T]` or `[T, 1]`, `timesteps [T]`) or batched with a leading `B`. It is cut to its last K steps
+        and left-padded to K. The newest action is a placeholder (it is not seen by its own prediction).
+
+        Returns the continuous action `[act_dim]` (or `[B, act_dim]`), or the greedy discrete action index `[]`
+        (or `[B]`).
+        """
+        unbatched = states.dim() == 2
+        if unbatched:
+            states, actions, returns_to_go, timesteps = (
+                x.unsqueeze(0) for x in (states, actions, returns_to_go, timesteps)
+            )
+            if attention_mask is not None:
+                attention_mask = attention_mask.unsqueeze(0)
+        if returns_to_go.dim() == 2:
+            returns_to_go = returns_to_go.unsqueeze(-1)
+        batch_size, length = states.shape[:2]
+        if attention_mask is None:
+            attention_mask = torch.ones((batch_size, length), dtype=torch.long, device=states.device)
+        k = self.config.context_length
+        states, actions, returns_to_go, timesteps, attention_mask = (
+            _left_pad(x[:, -k:], k) for x in (states, actions, returns_to_go, timesteps, attention_mask)
+        )
+        preds = self(
+            states=states.to(self.dtype),
+            actions=actions if self.config.action_space == "discrete" else actions.to(self.dtype),
+            returns_to_go=returns_to_go.to(self.dtype),
+            timesteps=timesteps.long(),
+            attention_mask=attention_mask,
+        ).action_preds[:, -1]
+        if self.config.action_space == "discrete":
+            preds = preds.argmax(dim=-1)
+        return preds[0] if unbatched else preds
+
+    def normalize_states(self, states: torch.Tensor) -> torch.Tensor:
+        """`(states − state_mean) / state_std` with the statistics stored in the config."""
+        if self.config.state_mean is not None:
+            states = states - states.new_tensor(self.config.state_mean)
+        if self.config.state_std is not None:
+            states = states / states.new_tensor(self.config.state_std)
+        return states
+
+    def scale_returns(self, returns: torch.Tensor) -> torch.Tensor:
+        """Returns-to-go as the model consumes them: `returns / return_scale`."""
+        return returns / self.config.return_scale
+
+    @classmethod
+    def from_pretrained_backbone(
+        cls,
+        name_or_path: str | PathLike,
+        backbone_kwargs: dict | None = None,
+        **config_kwargs,
+    ) -> DecisionTransformerModel:
+        """A DT whose backbone holds exactly the weights of a GPT-2-family checkpoint.
+
+        `name_or_path` is a Hub id (`gpt2`, `distilgpt2`, ...) or a local folder with a `GPT2Model` or
+        `GPT2LMHeadModel` checkpoint; `backbone_kwargs` go to its `from_pretrained` (`revision`, `token`, ...).
+        The DT's architecture fields (`hidden_size`, `n_layer`, `vocab_size`, ...) follow the checkpoint;
+        `config_kwargs` set the rest (`state_dim`, `act_dim`, dropouts, `positional_embedding`, ...).
+
+        All backbone tensors are copied, GPT-2's positional embedding `wpe` included. With the default
+        `positional_embedding="constant"` only `wpe[0]` reaches the tokens (as a learned bias) and time is carried by
+        the timestep embedding; with `"sequence"` the pretrained positions are used for the 3K tokens of a window.
+        The DT's own embeddings and action head start from random initialization. Like `from_pretrained`, the
+        model is returned in eval mode.
+        """
+        backbone = GPT2Model.from_pretrained(name_or_path, **(backbone_kwargs or {}))
+        source = backbone.config
+        if source.model_type != "gpt2":
+            raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
+        arch = {name: getattr(source, BACKBONE_FIELDS[name]) for name in BACKBONE_ARCHITECTURE_FIELDS}
+        for name in set(config_kwargs) & set(arch):
+            if config_kwargs[name] != arch[name]:
+                raise ValueError(
+                    f"{name}={config_kwargs[name]!r} conflicts with the backbone checkpoint {name_or_path} "
+                    f"({name}={arch[name]!r}); the architecture follows the checkpoint"
+                )
+        config_kwargs = {**arch, **config_kwargs, "backbone_name_or_path": str(name_or_path)}
+        model = cls(DecisionTransformerConfig(**config_kwargs))
+        model.transformer.load_state_dict(backbone.state_dict(), strict=True)
+        return model.eval()
+
+    @classmethod
+    def from_transformers_dt(cls, model_or_path, **config_kwargs) -> DecisionTransformerModel:
+        """Convert a checkpoint of transformers' own `DecisionTransformerModel` (the format of the DTs on the Hub).
+
+        `model_or_path` is such a model, a Hub id or a local folder. The converted model gives the same
+        `action_preds` on the same inputs. transformers' DT stores neither K nor data statistics: pass
+        `context_length`, `state_mean`, `state_std`, `return_scale`, `env_id`, ... as `config_kwargs`.
+        Its unused `predict_state` / `predict_return` heads are dropped. The model is returned in eval mode.
+        """
+        from transformers import DecisionTransformerModel as TransformersDT
+
+        source = (
+            model_or_path
+            if isinstance(model_or_path, TransformersDT)
+            else TransformersDT.from_pretrained(model_or_path)
+        )
+        src = source.config
+        fields = dict.fromkeys(BACKBONE_FIELDS)
+        fields.update(dict.fromkeys(("state_dim", "act_dim", "max_ep_len", "action_tanh")))
+        config = DecisionTransformerConfig(
+            **{name: getattr(src, name) for name in fields},
+            positional_embedding="constant",
+            **config_kwargs,
+        )
+        model = cls(config)
+        state_dict = {}
+        for key, value in source.state_dict().items():
+            if key.startswith(("predict_state.", "predict_return.")) or key.endswith((".attn.bias", ".masked_bias")):
+                continue
+            key = key.replace("encoder.", "transformer.", 1).replace("predict_action.0.", "predict_action.", 1)
+            state_dict[key] = value
+        missing, unexpected = model.load_state_dict(state_dict, strict=False)
+        if unexpected or set(missing) - {"lm_head.weight"}:
+            raise ValueError(f"cannot convert {type(source).__name__}: missing {missing}, unexpected {unexpected}")
+        model.tie_weights()
+        return model.to(dtype=source.dtype).eval()
+
+    def _check_inputs(self, states, actions, returns_to_go, timesteps, attention_mask) -> None:
+        """Shape checks (no device sync) that name the tensor and the expected shape."""
+        config = self.config
+        if states.dim() != 3 or states.shape[-1] != config.state_dim:
+            raise ValueError(f"states must be [B, K, state_dim={config.state_dim}], got {list(states.shape)}")
+        batch_seq = list(states.shape[:2])
+        if config.positional_embedding == "sequence" and 3 * batch_seq[1] > config.n_positions:
+            raise ValueError(f"a window of {batch_seq[1]} steps needs {3 * batch_seq[1]} > n_positions positions")
+        if config.action_space == "discrete":
+            expected = batch_seq
+            if actions.dtype.is_floating_point:
+                raise ValueError(f"discrete actions must be integer indices, got dtype {actions.dtype}")
+        else:
+            expected = batch_seq + [config.act_dim]
+        for name, tensor, shape in (
+            ("actions", actions, expected),
+            ("returns_to_go", returns_to_go, batch_seq + [1]),
+            ("timesteps", timesteps, batch_seq),
+            ("attention_mask", attention_mask, batch_seq),
+        ):
+            if tensor is not None and list(tensor.shape) != shape:
+                raise ValueError(f"{name} must have shape {shape}, got {list(tensor.shape)}")
+
+
+def _left_pad(x: torch.Tensor, length: int) -> torch.Tensor:
+    """Pad dimension 1 of `x` with zeros at its start up to `length`."""
+    missing = length - x.shape[1]
+    if missing <= 0:
+        return x
+    return torch.cat([x.new_zeros((x.shape[0], missing, *x.shape[2:])), x], dim=1)

@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from hf_decision import DecisionTransformerConfig
+
+
+def tiny_dt_config(**overrides) -> DecisionTransformerConfig:
+    """A DT small enough to run in milliseconds, with dropout off so outputs are deterministic."""
+    kwargs = dict(
+        state_dim=4,
+        act_dim=2,
+        context_length=5,
+        max_ep_len=50,
+        hidden_size=16,
+        n_layer=2,
+        n_head=2,
+        vocab_size=32,
+        n_positions=64,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
+    kwargs.update(overrides)
+    return DecisionTransformerConfig(**kwargs)
+
+
+def random_window(config: DecisionTransformerConfig, batch_size: int = 3, seq_len: int | None = None, seed: int = 0):
+    """A batch of random, unpadded windows matching `config`, as forward's keyword arguments."""
+    seq_len = seq_len or config.context_length
+    g = torch.Generator().manual_seed(seed)
+    if config.action_space == "discrete":
+        actions = torch.randint(0, config.act_dim, (batch_size, seq_len), generator=g)
+    else:
+        actions = torch.rand(batch_size, seq_len, config.act_dim, generator=g) * 2 - 1
+    start = torch.randint(0, config.max_ep_len - seq_len, (batch_size, 1), generator=g)
+    return dict(
+        states=torch.randn(batch_size, seq_len, config.state_dim, generator=g),
+        actions=actions,
+        returns_to_go=torch.randn(batch_size, seq_len, 1, generator=g),
+        timesteps=start + torch.arange(seq_len),
+        attention_mask=torch.ones(batch_size, seq_len, dtype=torch.long),
+    )
+
+
+@pytest.fixture
+def seeded():
+    torch.manual_seed(0)
