@@ -1,0 +1,26 @@
+"""Offline trajectories: one canonical episode schema, loaders for every source, and views for each algorithm."""
+
+from hf_decision.data.collators import DecisionCollator
+from hf_decision.data.loading import load_trajectories
+from hf_decision.data.preprocessing import add_returns_to_go, discounted_returns_to_go, trajectory_statistics
+from hf_decision.data.schema import COLUMNS, dataset_from_flat, episodes_to_dataset, trajectory_features
+from hf_decision.data.trajectories import TrajectoryStore
+from hf_decision.data.validation import canonicalize
+from hf_decision.data.views import DecisionWindows, Episodes, Transitions
+
+__all__ = [
+    "COLUMNS",
+    "DecisionCollator",
+    "DecisionWindows",
+    "Episodes",
+    "TrajectoryStore",
+    "Transitions",
+    "add_returns_to_go",
+    "canonicalize",
+    "dataset_from_flat",
+    "discounted_returns_to_go",
+    "episodes_to_dataset",
+    "load_trajectories",
+    "trajectory_features",
+    "trajectory_statistics",
+]
