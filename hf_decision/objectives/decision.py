@@ -27,8 +27,9 @@ def action_loss(
     if attention_mask is None:
         attention_mask = torch.ones(action_preds.shape[:2], dtype=torch.bool, device=action_preds.device)
     real = attention_mask.bool()
+    preds = action_preds[real].float()  # the loss is float32 under any autocast precision
     if action_space == "continuous":
-        return F.mse_loss(action_preds[real], target_actions[real].to(action_preds.dtype))
+        return F.mse_loss(preds, target_actions[real].float())
     if action_space == "discrete":
-        return F.cross_entropy(action_preds[real], target_actions[real].long())
+        return F.cross_entropy(preds, target_actions[real].long())
     raise ValueError(f"action_space must be 'continuous' or 'discrete', got {action_space!r}")

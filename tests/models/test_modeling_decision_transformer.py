@@ -247,3 +247,12 @@ def test_training_step_on_a_padded_batch_gives_finite_gradients():
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert all(torch.isfinite(g).all() for g in grads)
     assert model.predict_action.weight.grad.abs().sum() > 0
+
+
+def test_forward_with_text_returns_both_losses():
+    model = make_model()
+    batch = random_window(model.config)
+    ids = torch.randint(0, 32, (2, 6))
+    out = model(**batch, labels=batch["actions"], lm_input_ids=ids)
+    torch.testing.assert_close(out.loss, model(**batch, labels=batch["actions"]).loss)
+    torch.testing.assert_close(out.lm_loss, model.lm_forward(ids, labels=ids).loss)

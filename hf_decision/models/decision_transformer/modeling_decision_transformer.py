@@ -38,12 +38,14 @@ class DecisionTransformerOutput(ModelOutput):
 
     Args:
         loss: The action loss (masked MSE or cross-entropy), when `labels` were given.
+        lm_loss: The next-token loss of `lm_input_ids`, when they were given.
         action_preds: `[B, K, act_dim]` predicted actions (continuous) or action logits (discrete).
         last_hidden_state: `[B, 3K, hidden_size]` the backbone's output for every token.
         hidden_states: The backbone's per-layer hidden states, when `output_hidden_states=True`.
     """
 
     loss: torch.Tensor | None = None
+    lm_loss: torch.Tensor | None = None
     action_preds: torch.Tensor | None = None
     last_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
@@ -67,6 +69,7 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
     """
 
     _tied_weights_keys = {"lm_head.weight": "transformer.wte.weight"}
+    accepts_loss_kwargs = False
 
     def __init__(self, config: DecisionTransformerConfig):
         super().__init__(config)
@@ -102,6 +105,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         timesteps: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        lm_input_ids: torch.Tensor | None = None,
+        lm_attention_mask: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -116,6 +121,9 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             timesteps: `[B, K]` long, the step index within the episode, in `[0, max_ep_len)`.
             attention_mask: `[B, K]`, 1 for real steps and 0 for (left) padding. Defaults to all ones.
             labels: target actions, shaped like `actions`; when given, `loss` is the masked action loss.
+            lm_input_ids: `[B_lm, L]` token ids; when given, `lm_loss` is their next-token loss through the same
+                backbone (see `lm_forward`). Passing text here rather than calling `lm_forward` separately keeps
+                both losses in one forward call, as distributed data parallel expects.
         """
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
@@ -156,10 +164,14 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         loss = None
         if labels is not None:
             loss = action_loss(action_preds, labels, attention_mask, config.action_space)
+        lm_loss = None
+        if lm_input_ids is not None:
+            lm_loss = self.lm_forward(lm_input_ids, attention_mask=lm_attention_mask, labels=lm_input_ids).loss
         if not return_dict:
-            return tuple(v for v in (loss, action_preds, hidden) if v is not None)
+            return tuple(v for v in (loss, lm_loss, action_preds, hidden) if v is not None)
         return DecisionTransformerOutput(
             loss=loss,
+            lm_loss=lm_loss,
             action_preds=action_preds,
             last_hidden_state=hidden,
             hidden_states=backbone_out.hidden_states,

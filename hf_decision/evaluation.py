@@ -1,0 +1,151 @@
+"""Batched evaluation rollouts in gymnasium vector environments, and D4RL normalized scores.
+
+Episode j of an evaluation is reset with seed `seed + j`, whichever sub-environment runs it, and every agent context
+is per environment, so a batched evaluation returns exactly the per-episode returns of a sequential one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+# D4RL reference returns (random, expert) for the normalized score, keyed by the lower-case env name.
+D4RL_REFERENCE_RETURNS: dict[str, tuple[float, float]] = {
+    "hopper": (-20.272305, 3234.3),
+    "halfcheetah": (-280.178953, 12135.0),
+    "walker2d": (1.629008, 4592.3),
+    "ant": (-325.6, 3879.7),
+}
+
+
+def reference_returns(env_id: str) -> tuple[float, float] | None:
+    """The (random, expert) D4RL reference returns of an env id such as `Hopper-v5`, or None."""
+    return D4RL_REFERENCE_RETURNS.get(env_id.split("/")[-1].split("-")[0].lower())
+
+
+def normalized_score(
+    env_id: str, episode_return: float | np.ndarray, reference: tuple[float, float] | None = None
+) -> float | np.ndarray | None:
+    """D4RL normalized score `100 · (return − random) / (expert − random)`; None without a reference."""
+    reference = reference or reference_returns(env_id)
+    if reference is None:
+        return None
+    random_return, expert_return = reference
+    return 100.0 * (np.asarray(episode_return) - random_return) / (expert_return - random_return)
+
+
+def rollout(
+    make_agent: Callable[[int], Any],
+    env_id: str,
+    n_episodes: int = 10,
+    num_envs: int = 10,
+    seed: int = 0,
+    env_kwargs: dict | None = None,
+    max_episode_steps: int | None = None,
+) -> dict[str, Any]:
+    """Run `n_episodes` episodes of the agent `make_agent(num_envs)` (with `act` / `observe`) in a vector env.
+
+    Returns the returns and lengths in episode order (episode j was reset with seed `seed + j`).
+    """
+    num_envs = min(num_envs, n_episodes)
+    kwargs = dict(env_kwargs or {})
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+    envs = gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
+        **kwargs,
+    )
+    agent = make_agent(num_envs)
+    returns, lengths = np.zeros(n_episodes), np.zeros(n_episodes, dtype=np.int64)
+    episode_of_env = np.arange(num_envs)  # which episode each env runs; -1 when idle
+    next_episode = num_envs
+    observations, _ = envs.reset(seed=[seed + int(j) for j in episode_of_env])
+    try:
+        while (episode_of_env >= 0).any():
+            actions = agent.act(observations)
+            observations, rewards, terminated, truncated, _ = envs.step(actions)
+            active = episode_of_env >= 0
+            returns[episode_of_env[active]] += rewards[active]
+            lengths[episode_of_env[active]] += 1
+            done = (terminated | truncated) & active
+            agent.observe(rewards, done)
+            if not done.any():
+                continue
+            finished = np.flatnonzero(done)
+            for env_index in finished:
+                if next_episode < n_episodes:
+                    episode_of_env[env_index] = next_episode
+                    next_episode += 1
+                else:
+                    episode_of_env[env_index] = -1
+            seeds = [seed + int(j) if j >= 0 else None for j in episode_of_env]
+            observations, _ = envs.reset(seed=seeds, options={"reset_mask": done})
+    finally:
+        envs.close()
+    return {"returns": returns, "lengths": lengths}
+
+
+def evaluate(
+    model,
+    env_id: str,
+    target_return: float | Sequence[float] | None = None,
+    n_episodes: int = 10,
+    num_envs: int = 10,
+    seed: int = 0,
+    reference: tuple[float, float] | None = None,
+    env_kwargs: dict | None = None,
+) -> dict[str, Any]:
+    """Evaluate a Decision Transformer with batched rollouts, at one or several target returns.
+
+    Args:
+        model: a `DecisionTransformerModel`.
+        env_id: gymnasium id.
+        target_return: unscaled target return(s); defaults to `model.config.target_returns`.
+        n_episodes, num_envs, seed: episodes per target, parallel environments, first episode seed.
+        reference: (random, expert) returns for the normalized score; built in for the D4RL MuJoCo envs.
+
+    Returns:
+        For one target: `{mean_return, std_return, returns, lengths, normalized_score, target_return}`.
+        For several: `{"per_target": {target: <that dict>}, ...the dict of the first target}`.
+    """
+    from hf_decision.agents import DecisionTransformerAgent
+
+    targets = target_return if target_return is not None else model.config.target_returns
+    if targets is None:
+        raise ValueError("target_return is required: the model config stores no target_returns")
+    targets = [float(t) for t in np.atleast_1d(targets)]
+    per_target = {}
+    for target in targets:
+        result = rollout(
+            lambda n, target=target: DecisionTransformerAgent(model, target_return=target, num_envs=n),
+            env_id,
+            n_episodes=n_episodes,
+            num_envs=num_envs,
+            seed=seed,
+            env_kwargs=env_kwargs,
+        )
+        per_target[target] = summarize(result["returns"], result["lengths"], env_id, reference) | {
+            "target_return": target
+        }
+    first = per_target[targets[0]]
+    return first if len(targets) == 1 else {**first, "per_target": per_target}
+
+
+def summarize(
+    returns: np.ndarray, lengths: np.ndarray, env_id: str, reference: tuple[float, float] | None = None
+) -> dict[str, Any]:
+    """Mean/std of episode returns, the raw lists, and the mean D4RL normalized score (None without reference)."""
+    score = normalized_score(env_id, float(np.mean(returns)), reference)
+    return {
+        "mean_return": float(np.mean(returns)),
+        "std_return": float(np.std(returns)),
+        "returns": [float(r) for r in returns],
+        "lengths": [int(n) for n in lengths],
+        "normalized_score": None if score is None else float(score),
+    }

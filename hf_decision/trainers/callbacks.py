@@ -1,0 +1,60 @@
+"""Trainer callbacks: periodic evaluation of the policy in its environment."""
+
+from __future__ import annotations
+
+from transformers import TrainerCallback
+
+from hf_decision.evaluation import evaluate
+
+
+class EnvironmentEvaluationCallback(TrainerCallback):
+    """Every `args.eval_env_steps` optimizer steps (and at the end), roll the model out in `model.config.env_id` at
+    each target return and log `eval_env/return@<target>`, its std and the normalized score where the env has a
+    reference. `history` keeps every result (step, target, mean, std) for plots and model cards.
+    """
+
+    def __init__(self, args, trainer=None):
+        if args.eval_env_steps < 1:
+            raise ValueError(f"eval_env_steps must be >= 1 for environment evaluation, got {args.eval_env_steps}")
+        self.every = args.eval_env_steps
+        self.episodes = args.eval_env_episodes
+        self.num_envs = args.eval_env_num_envs
+        self.targets = args.eval_target_returns
+        self.seed = args.seed
+        self.trainer = trainer
+        self.history: list[dict] = []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            self.run(state.global_step, model)
+
+    def run(self, step: int, model) -> dict[str, float]:
+        model = self.trainer.accelerator.unwrap_model(model) if self.trainer is not None else model
+        config = model.config
+        if not config.env_id:
+            raise ValueError("evaluation in the environment needs model.config.env_id")
+        was_training = model.training
+        logs = {}
+        try:
+            result = evaluate(
+                model,
+                config.env_id,
+                target_return=self.targets or config.target_returns,
+                n_episodes=self.episodes,
+                num_envs=self.num_envs,
+                seed=self.seed,
+            )
+        finally:
+            model.train(was_training)
+        per_target = result.get("per_target", {result["target_return"]: result})
+        for target, r in per_target.items():
+            logs[f"eval_env/return@{target:g}"] = r["mean_return"]
+            logs[f"eval_env/return_std@{target:g}"] = r["std_return"]
+            if r["normalized_score"] is not None:
+                logs[f"eval_env/normalized_score@{target:g}"] = r["normalized_score"]
+            self.history.append(
+                {"step": step, "target_return": target, "mean": r["mean_return"], "std": r["std_return"]}
+            )
+        if self.trainer is not None:
+            self.trainer.log(logs)
+        return logs

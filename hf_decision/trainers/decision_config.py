@@ -1,0 +1,83 @@
+"""Training configuration of the Decision Transformer: transformers' `TrainingArguments` plus the DT's knobs.
+
+Defaults follow the original Decision Transformer recipe (Chen et al. 2021, gym experiments): batch 64, AdamW with
+learning rate 1e-4 and weight decay 1e-4, 10k steps of linear warmup then a constant rate, gradient-norm clipping at
+0.25, dropout 0.1 (in the model config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+
+@dataclass
+class DecisionTransformerTrainingConfig(TrainingArguments):
+    # --- the λ·language-modeling term (Reid et al. 2022) ---
+    lm_coef: float = field(
+        default=0.0,
+        metadata={"help": "λ: weight of the next-token loss on text added to the action loss. 0 builds no text data."},
+    )
+    lm_dataset: str = field(
+        default="Salesforce/wikitext",
+        metadata={"help": "Text for the language loss: a Hub dataset id, or local text file(s) / folder."},
+    )
+    lm_dataset_config: str | None = field(
+        default="wikitext-103-raw-v1", metadata={"help": "Hub configuration of `lm_dataset` (ignored for local text)."}
+    )
+    lm_split: str = field(default="train", metadata={"help": "Split of `lm_dataset` to read."})
+    lm_tokenizer_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "Tokenizer for the text; default: the backbone checkpoint the model was initialized from."},
+    )
+    lm_batch_size: int = field(default=4, metadata={"help": "Text sequences per optimizer micro-step."})
+    lm_block_size: int = field(default=128, metadata={"help": "Tokens per text sequence."})
+
+    # --- optimization ---
+    backbone_learning_rate: float | None = field(
+        default=None, metadata={"help": "Separate learning rate for the GPT-2 backbone; default: `learning_rate`."}
+    )
+    window_sampling: str = field(
+        default="length",
+        metadata={
+            "help": "How K-step windows are drawn: 'length' (episode ∝ length, uniform start; the original DT) "
+            "or 'windows' (uniform over complete windows)."
+        },
+    )
+
+    # --- evaluation in the environment ---
+    eval_env_steps: int = field(
+        default=0, metadata={"help": "Evaluate in the environment every N optimizer steps (0: never)."}
+    )
+    eval_env_episodes: int = field(default=10, metadata={"help": "Episodes per target return and evaluation."})
+    eval_env_num_envs: int = field(default=10, metadata={"help": "Parallel environments during evaluation."})
+    eval_target_returns: list[float] | None = field(
+        default=None, metadata={"help": "Unscaled target returns to evaluate; default: the model config's."}
+    )
+
+    # --- transformers defaults changed to the DT recipe ---
+    per_device_train_batch_size: int = field(default=64, metadata={"help": "Windows per device and micro-step."})
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate."})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW weight decay (linear weights only)."})
+    warmup_steps: float = field(default=10_000, metadata={"help": "Linear warmup steps (or ratio if < 1)."})
+    lr_scheduler_type: str = field(
+        default="constant_with_warmup", metadata={"help": "Learning-rate schedule after warmup."}
+    )
+    max_grad_norm: float = field(default=0.25, metadata={"help": "Gradient-norm clipping."})
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Kept False: the DT batches are built by the collator."}
+    )
+    logging_steps: float = field(default=100, metadata={"help": "Log every N optimizer steps."})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.lm_coef < 0:
+            raise ValueError(f"lm_coef must be >= 0, got {self.lm_coef}")
+        if self.window_sampling not in ("length", "windows"):
+            raise ValueError(f"window_sampling must be 'length' or 'windows', got {self.window_sampling!r}")
+        for name in ("lm_batch_size", "lm_block_size", "eval_env_episodes", "eval_env_num_envs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_env_steps < 0:
+            raise ValueError(f"eval_env_steps must be >= 0, got {self.eval_env_steps}")

@@ -1,0 +1,132 @@
+"""The Decision Transformer trainer: L = L_decision + λ·L_language (Reid et al. 2022)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from datasets import Dataset
+from transformers import TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+
+from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore
+from hf_decision.models.decision_transformer import DecisionTransformerModel
+from hf_decision.trainers.base import OfflineRLTrainer
+from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
+from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_STATE_FILE = "language_batches.json"
+
+
+class DecisionTransformerTrainer(OfflineRLTrainer):
+    """Train a `DecisionTransformerModel` on K-step windows of offline trajectories, optionally with a language loss.
+
+    `train_dataset` is a canonical episode dataset (see `hf_decision.data.load_trajectories`) or a `TrajectoryStore`.
+    Before training, the data statistics the model needs to act on its own are written into `model.config`:
+    `state_mean` / `state_std` when the config has none, and `target_returns` (the best dataset return) when unset.
+    The collator then normalizes states with the config's statistics and divides returns-to-go by its `return_scale`.
+
+    With `args.lm_coef = λ > 0`, each micro-step also draws `lm_batch_size × lm_block_size` tokens of text and
+    minimizes `action_loss + λ·lm_loss`; `action_loss` and `lm_loss` are logged next to `loss`. With λ = 0 no text
+    pipeline is built at all.
+    """
+
+    def __init__(
+        self,
+        model: DecisionTransformerModel,
+        args: DecisionTransformerTrainingConfig,
+        train_dataset: Dataset | TrajectoryStore,
+        callbacks: list[TrainerCallback] | None = None,
+        language_batches=None,
+        **kwargs,
+    ):
+        store = (
+            train_dataset
+            if isinstance(train_dataset, TrajectoryStore)
+            else TrajectoryStore.from_dataset(train_dataset)
+        )
+        config = model.config
+        self.dataset_statistics = store.statistics()
+        if store.state_dim != config.state_dim:
+            raise ValueError(f"the dataset has state_dim={store.state_dim} but the model config {config.state_dim}")
+        if config.state_mean is None and config.state_std is None:
+            config.state_mean = self.dataset_statistics["state_mean"]
+            config.state_std = self.dataset_statistics["state_std"]
+        if config.target_returns is None:
+            config.target_returns = [self.dataset_statistics["return_max"]]
+        windows = DecisionWindows(store, config.context_length, sampling=args.window_sampling)
+        collator = DecisionCollator(
+            store, config.context_length, config.return_scale, config.state_mean, config.state_std
+        )
+        callbacks = list(callbacks or [])
+        if args.eval_env_steps > 0:
+            callbacks.append(EnvironmentEvaluationCallback(args))
+        super().__init__(
+            model=model, args=args, train_dataset=windows, data_collator=collator, callbacks=callbacks, **kwargs
+        )
+        for callback in callbacks:
+            if isinstance(callback, EnvironmentEvaluationCallback):
+                callback.trainer = self
+        self.store = store
+        self.language_batches = language_batches
+        if args.lm_coef > 0 and language_batches is None:
+            self.language_batches = self._build_language_batches()
+
+    def _build_language_batches(self):
+        from hf_decision.data.text import build_language_batches
+
+        args = self.args
+        tokenizer = args.lm_tokenizer_name_or_path or self.model.config.backbone_name_or_path
+        if not tokenizer:
+            raise ValueError(
+                "lm_coef > 0 needs a tokenizer: set lm_tokenizer_name_or_path, or start from a pretrained backbone"
+            )
+        return build_language_batches(
+            args.lm_dataset,
+            tokenizer,
+            config=args.lm_dataset_config,
+            split=args.lm_split,
+            block_size=args.lm_block_size,
+            batch_size=args.lm_batch_size,
+            seed=args.seed,
+        )
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """`action_loss + λ·lm_loss`, both float32 means; with λ = 0 the text path is not run."""
+        lm_coef = self.args.lm_coef
+        if lm_coef > 0 and model.training:
+            inputs = {**inputs, "lm_input_ids": next(self.language_batches).to(inputs["states"].device)}
+        outputs = model(**inputs)
+        loss = outputs.loss
+        if outputs.lm_loss is not None:
+            loss = loss + lm_coef * outputs.lm_loss
+            self.record_loss_parts(action_loss=outputs.loss, lm_loss=outputs.lm_loss)
+        else:
+            self.record_loss_parts(action_loss=outputs.loss)
+        return (loss, outputs) if return_outputs else loss
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.language_batches is not None and self.args.should_save:
+            folder = os.path.join(self.args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            with open(os.path.join(folder, LANGUAGE_STATE_FILE), "w") as f:
+                json.dump(self.language_batches.state_dict(), f)
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        if resume_from_checkpoint and self.language_batches is not None:
+            folder = resume_from_checkpoint
+            if folder is True:
+                folder = get_last_checkpoint(self.args.output_dir)
+            path = os.path.join(folder, LANGUAGE_STATE_FILE)
+            if os.path.exists(path):
+                with open(path) as f:
+                    self.language_batches.load_state_dict(json.load(f))
+            else:
+                logger.warning("%s has no %s: the text restarts from its beginning", folder, LANGUAGE_STATE_FILE)
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+
+__all__ = ["DecisionTransformerTrainer", "DecisionTransformerTrainingConfig"]

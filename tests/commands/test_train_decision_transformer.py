@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hf_decision import DecisionTransformerModel
+from hf_decision.commands.train_decision_transformer import cli
+from tests.trainers.tasks import ENV_ID, HORIZON, two_behaviour_dataset
+
+CONFIGS = Path(__file__).resolve().parents[2] / "scripts" / "configs" / "decision_transformer"
+
+
+@pytest.mark.parametrize("name", ["hopper-v5", "halfcheetah-v5", "walker2d-v5", "cartpole-v1"])
+def test_yaml_configs_parse_with_the_dt_recipe(name, tmp_path):
+    from transformers import HfArgumentParser
+
+    from hf_decision.commands.parsing import parse_with_config
+    from hf_decision.commands.train_decision_transformer import ModelArguments, ScriptArguments
+    from hf_decision.trainers import DecisionTransformerTrainingConfig
+
+    parser = HfArgumentParser((ScriptArguments, ModelArguments, DecisionTransformerTrainingConfig))
+    script, model, training = parse_with_config(
+        parser, ["--config", str(CONFIGS / f"{name}.yaml"), "--output_dir", str(tmp_path), "--max_steps", "7"]
+    )
+    assert training.max_steps == 7 and training.output_dir == str(tmp_path)  # flags win over the file
+    assert (model.context_length, training.per_device_train_batch_size, training.learning_rate) == (20, 64, 1e-4)
+    assert (training.weight_decay, training.max_grad_norm) == (1e-4, 0.25)
+    assert script.env_id and model.target_returns
+
+
+def test_unknown_yaml_key_is_refused(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("learning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        cli(["--config", str(config)])
+
+
+def test_cli_trains_saves_and_evaluates(tmp_path):
+    data = tmp_path / "data"
+    two_behaviour_dataset().save_to_disk(data)
+    args = ["--dataset_name_or_path", str(data), "--env_id", ENV_ID, "--output_dir", str(tmp_path / "out")]
+    args += ["--max_steps", "4", "--per_device_train_batch_size", "8", "--hidden_size", "16", "--n_layer", "1"]
+    args += ["--context_length", "4", "--max_ep_len", str(HORIZON), "--return_scale", str(HORIZON)]
+    args += ["--final_eval_episodes", "2", "--report_to", "none", "--save_strategy", "no", "--use_cpu", "true"]
+    trainer, results = cli(args)
+    saved = DecisionTransformerModel.from_pretrained(tmp_path / "out")
+    assert saved.config.env_id == ENV_ID and saved.config.hidden_size == 16
+    assert saved.config.target_returns == [float(HORIZON)]
+    assert len(saved.config.state_mean) == 2
+    stored = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert stored["dataset"]["num_episodes"] == 40
+    assert len(stored["evaluation"][str(float(HORIZON))]["returns"]) == 2
+    batch = trainer.data_collator([0, 1])
+    torch.testing.assert_close(saved.eval()(**batch).action_preds, trainer.model.eval()(**batch).action_preds)

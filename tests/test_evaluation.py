@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+
+from hf_decision import DecisionTransformerModel
+from hf_decision.evaluation import evaluate, normalized_score, reference_returns, rollout
+from tests.conftest import tiny_dt_config
+from tests.trainers.tasks import ENV_ID, HORIZON
+
+
+class ConstantAgent:
+    """Acts with a fixed sign; records how many `observe` calls it got."""
+
+    def __init__(self, num_envs, sign):
+        self.num_envs, self.sign, self.observed = num_envs, sign, 0
+
+    def act(self, observations):
+        return np.full((self.num_envs, 1), self.sign, np.float32)
+
+    def observe(self, rewards, dones):
+        self.observed += 1
+
+
+def test_rollout_returns_are_exact_on_a_known_env():
+    good = rollout(lambda n: ConstantAgent(n, 1.0), ENV_ID, n_episodes=5, num_envs=2)
+    assert good["returns"].tolist() == [HORIZON] * 5 and good["lengths"].tolist() == [HORIZON] * 5
+    bad = rollout(lambda n: ConstantAgent(n, -1.0), ENV_ID, n_episodes=3, num_envs=3)
+    assert bad["returns"].tolist() == [0.0] * 3
+
+
+def test_normalized_score_math():
+    assert reference_returns("Hopper-v5") == (-20.272305, 3234.3)
+    assert normalized_score("Hopper-v5", 3234.3) == pytest.approx(100.0)
+    assert normalized_score("hopper-medium-v2", -20.272305) == pytest.approx(0.0)
+    assert normalized_score("HalfCheetah-v5", (12135.0 - 280.178953) / 2) == pytest.approx(50.0)
+    assert normalized_score("Walker2d-v5", 1.629008 + (4592.3 - 1.629008) / 4) == pytest.approx(25.0)
+    assert normalized_score("Ant-v5", 3879.7) == pytest.approx(100.0)
+    assert normalized_score("CartPole-v1", 500.0) is None
+    assert normalized_score("CartPole-v1", 250.0, reference=(0.0, 500.0)) == pytest.approx(50.0)
+
+
+def test_batched_and_sequential_evaluation_give_the_same_returns():
+    torch.manual_seed(0)
+    config = tiny_dt_config(action_space="discrete", act_dim=2, max_ep_len=500, target_returns=[500.0])
+    model = DecisionTransformerModel(config).eval()
+    batched = evaluate(model, "CartPole-v1", n_episodes=6, num_envs=3, seed=7)
+    sequential = evaluate(model, "CartPole-v1", n_episodes=6, num_envs=1, seed=7)
+    assert batched["returns"] == sequential["returns"]
+    assert batched["mean_return"] == pytest.approx(np.mean(batched["returns"]))
+    assert batched["normalized_score"] is None
+
+
+def test_several_targets_are_reported_per_target():
+    torch.manual_seed(0)
+    model = DecisionTransformerModel(tiny_dt_config(state_dim=2, act_dim=1, max_ep_len=HORIZON)).eval()
+    result = evaluate(model, ENV_ID, target_return=[8.0, 0.0], n_episodes=2, num_envs=2)
+    assert set(result["per_target"]) == {8.0, 0.0}
+    assert result["per_target"][8.0]["target_return"] == 8.0
+    assert result["mean_return"] == result["per_target"][8.0]["mean_return"]

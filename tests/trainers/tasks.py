@@ -1,0 +1,51 @@
+"""A tiny task with two behaviours of different returns, as a dataset and as a gymnasium env."""
+
+import gymnasium as gym
+import numpy as np
+
+from hf_decision.data import dataset_from_flat
+
+HORIZON = 8
+ENV_ID = "hf_decision_tests/SignReward-v0"
+
+
+def observation(t: int) -> np.ndarray:
+    return np.array([t / HORIZON, 1.0], dtype=np.float32)
+
+
+def two_behaviour_dataset(episodes_per_behaviour: int = 20):
+    """Good episodes act +0.5 and earn 1 per step (return 8); bad ones act −0.5 and earn 0. States are identical,
+    so only the return-to-go tells the two apart."""
+    obs, actions, rewards, lengths = [], [], [], []
+    for good in [True, False] * episodes_per_behaviour:
+        obs.append(np.stack([observation(t) for t in range(HORIZON)]))
+        actions.append(np.full((HORIZON, 1), 0.5 if good else -0.5, np.float32))
+        rewards.append(np.full(HORIZON, 1.0 if good else 0.0, np.float32))
+        lengths.append(HORIZON)
+    n = HORIZON * len(lengths)
+    terminals = np.zeros(n, bool)
+    terminals[HORIZON - 1 :: HORIZON] = True
+    return dataset_from_flat(
+        np.concatenate(obs), np.concatenate(actions), np.concatenate(rewards), terminals, np.zeros(n, bool), lengths
+    )
+
+
+class SignRewardEnv(gym.Env):
+    """Reward 1 when the action is positive, else 0; the observation is the step counter; 8 steps."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return observation(0), {}
+
+    def step(self, action):
+        reward = float(np.asarray(action).reshape(-1)[0] > 0)
+        self.t += 1
+        return observation(self.t), reward, self.t >= HORIZON, False, {}
+
+
+if ENV_ID not in gym.registry:
+    gym.register(ENV_ID, entry_point=SignRewardEnv)
