@@ -121,7 +121,7 @@ class DecisionTransformerAgent:
             self.reset(np.flatnonzero(np.asarray(dones)))
 
     def _push(self, states: torch.Tensor) -> None:
-        """Append one step (state, placeholder action, return-to-go, timestep) to every context, dropping the oldest."""
+        """Append a step (state, placeholder action, return-to-go, timestep) to every context; drop the oldest."""
         for buffer in (self.states, self.actions, self.returns_to_go, self.timesteps, self.mask):
             buffer.copy_(buffer.roll(-1, dims=1))
         self.states[:, -1] = states
