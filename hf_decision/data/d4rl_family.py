@@ -1,0 +1,257 @@
+"""D4RL-style dataset families in one call: random, medium, medium-replay, expert and medium-expert.
+
+A Stable-Baselines3 agent (PPO for continuous actions, DQN for discrete ones) is trained on the env while every
+training episode is recorded; checkpoints are evaluated, the best is the expert, the first to reach a third of the way
+from random to best is the medium policy, and medium-replay holds all training episodes up to that checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from datasets import Dataset, concatenate_datasets
+
+from hf_decision.data.collect import (
+    action_kind,
+    actions_array,
+    collect,
+    dataset_card,
+    episode_returns,
+    flatten_observations,
+    save_collected,
+)
+from hf_decision.data.policies import Policy, SB3Policy, import_sb3
+from hf_decision.data.schema import episodes_to_dataset
+
+FAMILY_KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert")
+
+
+def family_folder_name(env_id: str, kind: str) -> str:
+    """`<env-name-lower>-<kind>`, e.g. `cartpole-medium-replay` for `CartPole-v1` (namespace and version dropped)."""
+    name = re.sub(r"-v\d+$", "", env_id.split(":")[-1].split("/")[-1])
+    return f"{name.lower()}-{kind}"
+
+
+class _EpisodeRecorder(gym.Wrapper):
+    """Appends every episode the wrapped env plays to `episodes`, in the canonical schema.
+
+    It sits below SB3's vector env and normalization, so it records raw observations and the actions the env receives.
+    """
+
+    def __init__(self, env: gym.Env, episodes: list[dict[str, np.ndarray]]):
+        super().__init__(env)
+        self.episodes = episodes
+        self._steps: list[tuple[Any, Any, float, bool, bool]] = []
+        self._observation: Any = None
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self._observation, info = self.env.reset(**kwargs)
+        self._steps = []
+        return self._observation, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._steps.append((self._observation, action, float(reward), terminated, truncated and not terminated))
+        self._observation = observation
+        if terminated or truncated:
+            observations, actions, rewards, terminals, timeouts = zip(*self._steps, strict=True)
+            length = len(self._steps)
+            self.episodes.append(
+                dict(
+                    observations=flatten_observations(self.observation_space, list(observations), length),
+                    actions=actions_array(self.action_space, np.stack(actions), length),
+                    rewards=np.asarray(rewards, dtype=np.float32),
+                    terminals=np.asarray(terminals, dtype=bool),
+                    timeouts=np.asarray(timeouts, dtype=bool),
+                )
+            )
+            self._steps = []
+        return observation, reward, terminated, truncated, info
+
+
+def _mean_return(dataset: Dataset) -> float:
+    return float(episode_returns(dataset)[0].mean())
+
+
+def _train_with_checkpoints(
+    env_id: str,
+    checkpoint_dir: Path,
+    *,
+    train_steps: int,
+    num_checkpoints: int,
+    num_envs: int,
+    seed: int,
+    eval_episodes: int,
+    algo: str,
+    deterministic: bool,
+    algo_kwargs: dict[str, Any] | None,
+    env_kwargs: dict[str, Any] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, np.ndarray]]]:
+    """Train the SB3 `algo`, saving and evaluating a checkpoint every `train_steps / num_checkpoints` steps; return
+    the checkpoints and every training episode."""
+    sb3 = import_sb3()
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    episodes: list[dict[str, np.ndarray]] = []
+    checkpoints: list[dict[str, Any]] = []
+    interval = max(1, train_steps // num_checkpoints)
+
+    def make_env() -> gym.Env:
+        return Monitor(_EpisodeRecorder(gym.make(env_id, **(env_kwargs or {})), episodes))
+
+    def checkpoint(model: Any) -> None:
+        path = checkpoint_dir / f"step_{model.num_timesteps}.zip"
+        model.save(path)
+        policy = SB3Policy(path, algo=algo, deterministic=deterministic, seed=seed + 1000 + len(checkpoints))
+        evaluation = collect(
+            env_id,
+            policy,
+            num_episodes=eval_episodes,
+            num_envs=min(num_envs, eval_episodes),
+            seed=seed + 1000 + len(checkpoints),
+            env_kwargs=env_kwargs,
+        )
+        checkpoints.append(
+            dict(
+                path=str(path),
+                timesteps=int(model.num_timesteps),
+                eval_return=_mean_return(evaluation),
+                training_episodes=len(episodes),
+            )
+        )
+
+    class CheckpointCallback(BaseCallback):
+        def _on_step(self) -> bool:
+            if len(checkpoints) < num_checkpoints and self.num_timesteps >= interval * (len(checkpoints) + 1):
+                checkpoint(self.model)
+            return True
+
+    model = getattr(sb3, algo)("MlpPolicy", DummyVecEnv([make_env] * num_envs), seed=seed, **(algo_kwargs or {}))
+    model.learn(total_timesteps=train_steps, callback=CheckpointCallback())
+    if len(checkpoints) < num_checkpoints:
+        checkpoint(model)
+    return checkpoints, episodes
+
+
+def collect_d4rl_family(
+    env_id: str,
+    output_dir: str | Path,
+    *,
+    train_steps: int,
+    steps_per_dataset: int,
+    num_envs: int,
+    seed: int,
+    eval_episodes: int = 10,
+    num_checkpoints: int = 10,
+    algo: str | None = None,
+    deterministic: bool = False,
+    algo_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    license: str = "other",
+) -> dict[str, Dataset]:
+    """Train an SB3 agent on `env_id` and collect the D4RL-style datasets of the env, each saved with its card.
+
+    `algo` (by default PPO for Box actions, DQN for Discrete ones) is trained with SB3's default hyperparameters,
+    updated by `algo_kwargs`, on `num_envs` envs (`env_kwargs` for their constructor). A checkpoint is saved and
+    evaluated (mean return of `eval_episodes` episodes) every `train_steps / num_checkpoints` steps and at the end,
+    and every training episode is recorded with its raw observations. The checkpoints act deterministically or not
+    as `deterministic` says, in evaluation and collection alike. Then:
+
+    - `random`: a uniformly random policy;
+    - `expert`: the best checkpoint;
+    - `medium`: the first checkpoint whose evaluation return reaches a third of the way from the random policy's
+      return to the best one (a third of the best when random returns are 0, as in D4RL's normalized score);
+    - `medium-replay`: every training episode that ended before the medium checkpoint was saved;
+    - `medium-expert`: the medium episodes followed by the expert ones.
+
+    random, medium and expert hold `steps_per_dataset` steps each (see `collect`). Each dataset is saved into
+    `<output_dir>/<env-name-lower>-<kind>/` with a `README.md` card; checkpoints go to `<output_dir>/checkpoints/`
+    and a summary to `<output_dir>/meta.json`; `license` goes in the cards. Returns the datasets by kind.
+    """
+    with gym.make(env_id, **(env_kwargs or {})) as env:
+        kind = action_kind(env.action_space)
+    algo = (algo or ("DQN" if kind == "discrete" else "PPO")).upper()
+    output_dir = Path(output_dir)
+    checkpoint_dir = output_dir / "checkpoints"
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    checkpoints, episodes = _train_with_checkpoints(
+        env_id,
+        checkpoint_dir,
+        train_steps=train_steps,
+        num_checkpoints=num_checkpoints,
+        num_envs=num_envs,
+        seed=seed,
+        eval_episodes=eval_episodes,
+        algo=algo,
+        deterministic=deterministic,
+        algo_kwargs=algo_kwargs,
+        env_kwargs=env_kwargs,
+    )
+
+    def collect_steps(policy: str | Policy, seed: int) -> Dataset:
+        return collect(
+            env_id, policy, num_steps=steps_per_dataset, num_envs=num_envs, seed=seed, env_kwargs=env_kwargs
+        )
+
+    datasets = {"random": collect_steps("random", seed)}
+    random_return = _mean_return(datasets["random"])
+    eval_returns = np.array([c["eval_return"] for c in checkpoints])
+    best = checkpoints[int(np.argmax(eval_returns))]
+    threshold = min(random_return + (best["eval_return"] - random_return) / 3, best["eval_return"])
+    medium = checkpoints[int(np.flatnonzero(eval_returns >= threshold)[0])]
+    replay = episodes[: medium["training_episodes"]]
+    if not replay:
+        raise RuntimeError(f"no training episode ended before the medium checkpoint ({medium}); raise train_steps")
+
+    def checkpoint_policy(entry: dict[str, Any], offset: int) -> SB3Policy:
+        return SB3Policy(entry["path"], algo=algo, deterministic=deterministic, seed=seed + offset)
+
+    datasets["medium"] = collect_steps(checkpoint_policy(medium, 1), seed + 1)
+    datasets["medium-replay"] = episodes_to_dataset(replay, action_space=kind)
+    datasets["expert"] = collect_steps(checkpoint_policy(best, 2), seed + 2)
+    datasets["medium-expert"] = concatenate_datasets([datasets["medium"], datasets["expert"]])
+
+    sb3_name = f"sb3-{algo.lower()}"
+    policy_names = {
+        "random": "random",
+        "medium": f"{sb3_name} checkpoint at {medium['timesteps']} steps",
+        "medium-replay": f"{sb3_name} training episodes up to {medium['timesteps']} steps",
+        "expert": f"{sb3_name} checkpoint at {best['timesteps']} steps",
+        "medium-expert": f"{sb3_name} checkpoints at {medium['timesteps']} and {best['timesteps']} steps",
+    }
+    family = {"Dataset family": ", ".join(family_folder_name(env_id, k) for k in FAMILY_KINDS)}
+    family["Checkpoint eval returns"] = ", ".join(f"{c['timesteps']}: {c['eval_return']:.2f}" for c in checkpoints)
+    for kind_name, dataset in datasets.items():
+        folder = output_dir / family_folder_name(env_id, kind_name)
+        card = dataset_card(
+            dataset,
+            env_id=env_id,
+            policy_name=policy_names[kind_name],
+            seed=seed,
+            extra=family,
+            license=license,
+            source=str(folder),
+        )
+        save_collected(dataset, folder, card)
+    meta = dict(
+        env_id=env_id,
+        algo=algo,
+        train_steps=train_steps,
+        steps_per_dataset=steps_per_dataset,
+        seed=seed,
+        random_return=random_return,
+        medium_threshold=threshold,
+        medium_checkpoint=medium["path"],
+        expert_checkpoint=best["path"],
+        checkpoints=checkpoints,
+        datasets={k: family_folder_name(env_id, k) for k in FAMILY_KINDS},
+    )
+    (output_dir / "meta.json").write_text(json.dumps(meta, indent=2))
+    return datasets
