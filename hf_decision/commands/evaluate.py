@@ -1,0 +1,78 @@
+"""Evaluate a Decision Transformer (checkpoint folder or Hub id) in its environment at one or several target returns.
+
+    python scripts/evaluate.py --model_name_or_path runs/dt-cartpole-v1 --target_returns 500 250 --n_episodes 20
+
+Prints a table (target, mean ± std, normalized score) and writes the results as JSON, the format
+`scripts/push_to_hub.py --eval_results_file` reads. Every flag can also come from `--config file.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from hf_decision import DecisionTransformerModel
+from hf_decision.commands.parsing import parse_with_config
+from hf_decision.evaluation import evaluate
+from hf_decision.hub import per_target_results, results_table
+
+
+@dataclass
+class EvaluateArguments:
+    model_name_or_path: str = field(metadata={"help": "Checkpoint folder or Hub id of a Decision Transformer."})
+    revision: str | None = field(default=None, metadata={"help": "Hub revision (branch, tag or commit) to load."})
+    env_id: str | None = field(default=None, metadata={"help": "Gymnasium id; default: the model config's env_id."})
+    target_returns: list[float] | None = field(
+        default=None, metadata={"help": "Unscaled target returns; default: the model config's target_returns."}
+    )
+    n_episodes: int = field(default=10, metadata={"help": "Episodes per target return."})
+    num_envs: int = field(default=10, metadata={"help": "Environments run in parallel."})
+    seed: int = field(default=0, metadata={"help": "Episode j is reset with seed `seed + j`."})
+    output_file: str = field(
+        default="eval_results.json", metadata={"help": "Where to write the results as JSON ('' to skip)."}
+    )
+
+
+def main(args: EvaluateArguments) -> dict:
+    kwargs = {"revision": args.revision} if args.revision else {}
+    model = DecisionTransformerModel.from_pretrained(args.model_name_or_path, **kwargs)
+    env_id = args.env_id or model.config.env_id
+    if not env_id:
+        raise ValueError(f"{args.model_name_or_path} stores no env_id: pass --env_id")
+    result = evaluate(
+        model,
+        env_id,
+        target_return=args.target_returns,
+        n_episodes=args.n_episodes,
+        num_envs=args.num_envs,
+        seed=args.seed,
+    )
+    per_target = per_target_results(result)
+    print(f"{args.model_name_or_path} in {env_id}: {args.n_episodes} episodes per target return, seed {args.seed}")
+    print(results_table(per_target))
+    report = {
+        "model": args.model_name_or_path,
+        "env_id": env_id,
+        "n_episodes": args.n_episodes,
+        "seed": args.seed,
+        "evaluation": {str(target): r for target, r in per_target.items()},
+    }
+    if args.output_file:
+        output = Path(args.output_file)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"Wrote {output}")
+    return report
+
+
+def cli(argv: list[str] | None = None) -> dict:
+    (args,) = parse_with_config(HfArgumentParser(EvaluateArguments), argv if argv is not None else sys.argv[1:])
+    return main(args)
+
+
+if __name__ == "__main__":
+    cli()

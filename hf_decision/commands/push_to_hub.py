@@ -1,0 +1,162 @@
+"""Publish a trained Decision Transformer: evaluate it (unless results are given), render its model card, and push
+the agent folder (weights, config with statistics, card, results, evaluation plot, optional replay) to the Hub.
+
+    python scripts/push_to_hub.py --model_dir runs/dt-cartpole-v1 --repo_id <user>/dt-cartpole-v1 \
+        --train_config scripts/configs/decision_transformer/cartpole-v1.yaml --record_video
+
+With `--local_dir` (and no `--repo_id`) the same folder is written locally, offline. Every flag can also come from
+`--config file.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from transformers import HfArgumentParser
+
+from hf_decision import DecisionTransformerModel
+from hf_decision.commands.parsing import parse_with_config
+from hf_decision.evaluation import evaluate
+from hf_decision.hub import per_target_results, push_agent_to_hub, results_table, save_agent_folder
+from hf_decision.plots import history_from_log_history, record_video
+
+
+@dataclass
+class PushArguments:
+    model_dir: str = field(metadata={"help": "Folder of a trained checkpoint (the training run's output_dir)."})
+    repo_id: str | None = field(default=None, metadata={"help": "Hub model repo to push to (namespace/name)."})
+    local_dir: str | None = field(
+        default=None, metadata={"help": "Also (or, without --repo_id, only) write the agent folder here."}
+    )
+    evaluate: bool = field(
+        default=True, metadata={"help": "Evaluate in the environment when no results file gives results."}
+    )
+    target_returns: list[float] | None = field(
+        default=None, metadata={"help": "Target returns to evaluate; default: the model config's."}
+    )
+    n_episodes: int = field(default=10, metadata={"help": "Evaluation episodes per target return."})
+    num_envs: int = field(default=10, metadata={"help": "Environments run in parallel during evaluation."})
+    seed: int = field(default=0, metadata={"help": "Seed of the first evaluation episode and of the replay."})
+    eval_results_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "JSON with an `evaluation` mapping target → result (scripts/evaluate.py output or training "
+            "results.json); default: <model_dir>/results.json when it holds results."
+        },
+    )
+    history_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Evaluation history for the plot: a JSON list of {step, target_return, mean, std} or a "
+            "trainer_state.json; default: the newest <model_dir>/checkpoint-*/trainer_state.json."
+        },
+    )
+    train_config: str | None = field(
+        default=None, metadata={"help": "The training YAML: its hyperparameters and dataset go into the card."}
+    )
+    dataset_id: str | None = field(
+        default=None, metadata={"help": "Training dataset; default: dataset_name_or_path of --train_config."}
+    )
+    record_video: bool = field(default=False, metadata={"help": "Record one episode to replay.mp4 (`video` extra)."})
+    video_max_steps: int = field(default=1000, metadata={"help": "Longest replay, in environment steps."})
+    private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
+    token: str | None = field(default=None, metadata={"help": "Hub token; default: HF_TOKEN or the saved login."})
+    commit_message: str = field(
+        default="Upload Decision Transformer agent with hf_decision", metadata={"help": "Message of the commit."}
+    )
+    license: str = field(default="other", metadata={"help": "License metadata of the card."})
+
+
+def main(args: PushArguments) -> dict:
+    if not args.repo_id and not args.local_dir:
+        raise ValueError("nothing to do: pass --repo_id (push to the Hub) and/or --local_dir (write the folder)")
+    model_dir = Path(args.model_dir)
+    model = DecisionTransformerModel.from_pretrained(model_dir)
+    env_id = model.config.env_id
+    if not env_id:
+        raise ValueError(f"{model_dir}/config.json stores no env_id; the card and the evaluation need one")
+    saved = _read_json(Path(args.eval_results_file) if args.eval_results_file else model_dir / "results.json")
+    eval_results = per_target_results(saved.get("evaluation"))
+    if not eval_results and args.evaluate:
+        eval_results = per_target_results(
+            evaluate(
+                model,
+                env_id,
+                target_return=args.target_returns,
+                n_episodes=args.n_episodes,
+                num_envs=args.num_envs,
+                seed=args.seed,
+            )
+        )
+    if eval_results:
+        print(results_table(eval_results))
+    train_config = yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else {}
+    card_inputs = dict(
+        eval_results=eval_results,
+        dataset_id=args.dataset_id or train_config.get("dataset_name_or_path"),
+        history=saved.get("history") or _history(args.history_file, model_dir),
+        training_args=train_config or None,
+        dataset_statistics=saved.get("dataset"),
+        license=args.license,
+    )
+    outputs: dict = {}
+    with tempfile.TemporaryDirectory(prefix="hf_decision-replay-") as tmp:
+        if args.record_video:
+            replay = record_video(
+                model, env_id, Path(tmp) / "replay.mp4", seed=args.seed, max_steps=args.video_max_steps
+            )
+            print(f"Recorded a replay: return {replay['episode_return']:.1f} in {replay['length']} steps")
+            card_inputs["video_path"] = replay["path"]
+        if args.local_dir:
+            outputs["local_dir"] = save_agent_folder(model, args.local_dir, repo_id=args.repo_id, **card_inputs)
+            print(f"Wrote the agent folder {outputs['local_dir']}")
+        if args.repo_id:
+            outputs["commit_url"] = push_agent_to_hub(
+                model,
+                args.repo_id,
+                private=args.private,
+                token=args.token,
+                commit_message=args.commit_message,
+                **card_inputs,
+            )
+            print(f"Pushed to {outputs['commit_url']}")
+    return outputs
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _history(history_file: str | None, model_dir: Path) -> list[dict] | None:
+    """History entries from a JSON list or a trainer_state.json; by default the newest checkpoint's trainer state."""
+    if history_file is None:
+        checkpoints = [p for p in model_dir.glob("checkpoint-*/trainer_state.json") if _step(p.parent.name) >= 0]
+        candidates = sorted(checkpoints, key=lambda p: _step(p.parent.name)) or [model_dir / "trainer_state.json"]
+        path = candidates[-1]
+        if not path.is_file():
+            return None
+    else:
+        path = Path(history_file)
+    data = json.loads(path.read_text())
+    history = history_from_log_history(data["log_history"]) if isinstance(data, dict) else data
+    return history or None
+
+
+def _step(name: str) -> int:
+    match = re.fullmatch(r"checkpoint-(\d+)", name)
+    return int(match.group(1)) if match else -1
+
+
+def cli(argv: list[str] | None = None) -> dict:
+    (args,) = parse_with_config(HfArgumentParser(PushArguments), argv if argv is not None else sys.argv[1:])
+    return main(args)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,386 @@
+"""Model cards, agent folders and Hub pushes, through the real huggingface_hub client and a local fake Hub."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from huggingface_hub import ModelCard, constants, snapshot_download
+
+from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
+from hf_decision.agents import DecisionTransformerAgent
+from hf_decision.evaluation import evaluate
+from hf_decision.hub import (
+    check_model_card,
+    is_hub_id,
+    per_target_results,
+    push_agent_to_hub,
+    render_model_card,
+    save_agent_folder,
+)
+from tests.hub_server import FakeHub
+
+AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json"}
+TOKEN = "hf_fake_write_token"
+
+
+def tiny_model(**overrides) -> DecisionTransformerModel:
+    torch.manual_seed(0)
+    kwargs = dict(
+        state_dim=4,
+        act_dim=2,
+        action_space="discrete",
+        hidden_size=16,
+        n_layer=1,
+        n_head=1,
+        vocab_size=16,
+        max_ep_len=500,
+        context_length=5,
+        env_id="CartPole-v1",
+        target_returns=[500.0],
+    )
+    kwargs.update(overrides)
+    return DecisionTransformerModel(DecisionTransformerConfig(**kwargs)).eval()
+
+
+def result(mean, std, target, score=None):
+    return {
+        "mean_return": mean,
+        "std_return": std,
+        "returns": [mean - std, mean + std],
+        "lengths": [int(mean - std), int(mean + std)],
+        "normalized_score": score,
+        "target_return": target,
+    }
+
+
+# The shape `evaluate` returns for two targets.
+EVAL_RESULTS = {
+    **result(21.0, 3.0, 500.0),
+    "per_target": {500.0: result(21.0, 3.0, 500.0), 250.0: result(12.5, 1.25, 250.0, 42.0)},
+}
+STATISTICS = {
+    "state_mean": [0.0] * 4,
+    "state_std": [1.0] * 4,
+    "return_mean": 123.4,
+    "return_std": 50.0,
+    "return_min": 9.0,
+    "return_max": 500.0,
+    "num_episodes": 100,
+    "num_steps": 12345,
+    "episode_length_mean": 123.45,
+    "episode_length_max": 500,
+}
+HISTORY = [{"step": s, "target_return": 500.0, "mean": 10.0 + s / 100, "std": 2.0} for s in (100, 200, 300)]
+TRAINING = {"lm_coef": 0.1, "learning_rate": 1e-4, "per_device_train_batch_size": 64, "seed": 0}
+
+
+def load_script(name: str):
+    return importlib.import_module(f"hf_decision.commands.{name}")
+
+
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+def same_actions(agent_a, agent_b, steps=12, seed=0) -> bool:
+    """Drive two agents (2 envs each) with the same observations, rewards and dones; compare every action."""
+    rng = np.random.default_rng(seed)
+    for step in range(steps):
+        observations = rng.normal(size=(2, 4)).astype(np.float32)
+        if not np.array_equal(agent_a.act(observations), agent_b.act(observations)):
+            return False
+        rewards, dones = rng.normal(size=2), np.array([step == 6, False])
+        agent_a.observe(rewards, dones)
+        agent_b.observe(rewards, dones)
+    return True
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """The fake Hub, with huggingface_hub pointed at it and online for this test only."""
+    with FakeHub() as fake:
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        # huggingface_hub reads HF_ENDPOINT at import time into these two constants.
+        monkeypatch.setattr(constants, "ENDPOINT", fake.url)
+        monkeypatch.setattr(
+            constants, "HUGGINGFACE_CO_URL_TEMPLATE", fake.url + "/{repo_id}/resolve/{revision}/{filename}"
+        )
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+        monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(tmp_path / "agent_harnesses.json"))
+        yield fake
+        assert fake.unhandled == []
+
+
+# --- the model card ---
+
+
+def test_card_renders_every_field():
+    model = tiny_model(backbone_name_or_path="gpt2", state_mean=[0.0] * 4, state_std=[1.0] * 4)
+    card = render_model_card(
+        model,
+        eval_results=EVAL_RESULTS,
+        dataset_id="user/cartpole-medium",
+        training_args=TRAINING,
+        dataset_statistics=STATISTICS,
+        plot_path="/somewhere/evaluation.png",
+        video_path="replay.mp4",
+        repo_id="user/dt-cartpole",
+    )
+    data = ModelCard(str(card)).data  # parsed back as the Hub does
+    assert data.library_name == "hf_decision"
+    assert data.tags == ["reinforcement-learning", "decision-transformer", "offline-rl", "CartPole-v1"]
+    assert data.datasets == ["user/cartpole-medium"] and data.base_model == "gpt2"
+    assert data.pipeline_tag == "reinforcement-learning" and data.license == "other"
+    model_index = data.to_dict()["model-index"]
+    assert model_index[0]["name"] == "dt-cartpole"
+    (entry,) = model_index[0]["results"]  # one task and dataset, a metric per target, the default target first
+    assert entry["task"] == {"type": "reinforcement-learning"}
+    assert entry["dataset"] == {"name": "CartPole-v1", "type": "CartPole-v1"}
+    assert [(m["type"], m["value"]) for m in entry["metrics"]] == [
+        ("mean_reward", "21.00 +/- 3.00"),
+        ("mean_reward", "12.50 +/- 1.25"),
+    ]
+    text = card.text
+    assert "| 500 | 21.00 ± 3.00 | — | 2 |" in text and "| 250 | 12.50 ± 1.25 | 42.0 | 2 |" in text
+    assert "| Episodes | 100 |" in text and "| Episode return (mean ± std) | 123.40 ± 50.00 |" in text
+    assert "](evaluation.png)" in text and "](replay.mp4)" in text
+    assert "| Context length K | 5 steps (15 tokens) |" in text and "| Return scale | 1000 |" in text
+    assert "| λ (language-modeling loss weight) | 0.1 |" in text
+    assert "[`gpt2`](https://huggingface.co/gpt2)" in text
+    assert 'DecisionTransformerAgent.from_pretrained("user/dt-cartpole", target_return=500)' in text
+
+
+def test_card_without_results_or_data_has_no_model_index(tmp_path):
+    card = render_model_card(tiny_model(), dataset_id=str(tmp_path), license="apache-2.0")
+    data = card.data.to_dict()
+    assert "model-index" not in data and "model_name" not in data
+    assert "datasets" not in data and "base_model" not in data  # a local dataset folder is no Hub id
+    assert data["license"] == "apache-2.0"
+    assert "No evaluation results were recorded" in card.text and "(a local dataset)" in card.text
+
+
+def test_card_reads_a_training_config(tmp_path):
+    from hf_decision.trainers import DecisionTransformerTrainingConfig
+
+    args = DecisionTransformerTrainingConfig(output_dir=str(tmp_path), max_steps=300, report_to="none", seed=3)
+    text = render_model_card(tiny_model(), training_args=args).text
+    assert "| λ (language-modeling loss weight) | 0 |" in text and "| Optimizer steps | 300 |" in text
+    assert "| Learning-rate schedule | `constant_with_warmup` |" in text and "| Seed | 3 |" in text
+    assert "Text for the language-modeling loss" not in text  # λ = 0: no text was used
+
+
+def test_card_needs_an_env_id_and_a_target():
+    with pytest.raises(ValueError, match="env_id"):
+        render_model_card(tiny_model(env_id=None))
+    with pytest.raises(ValueError, match="target_returns"):
+        render_model_card(tiny_model(target_returns=None))
+    # Evaluated targets are enough when the config stores none.
+    card = render_model_card(tiny_model(target_returns=None), eval_results=result(9.0, 1.0, 120.0))
+    assert "target_return=120)" in card.text
+
+
+def test_card_check_names_the_broken_field():
+    card = render_model_card(tiny_model(), eval_results=EVAL_RESULTS)
+    content = str(card)
+    check_model_card(content, env_id="CartPole-v1", n_results=2)
+    with pytest.raises(ValueError, match="library_name"):
+        check_model_card(content.replace("library_name: hf_decision", "library_name: other"), env_id="CartPole-v1")
+    with pytest.raises(ValueError, match="offline-rl"):
+        check_model_card(content.replace("- offline-rl\n", ""), env_id="CartPole-v1", n_results=2)
+    with pytest.raises(ValueError, match="model-index has 2 results, expected 3"):
+        check_model_card(content, env_id="CartPole-v1", n_results=3)
+    with pytest.raises(ValueError, match="mean_reward"):
+        check_model_card(content.replace("type: mean_reward", "type: accuracy"), env_id="CartPole-v1", n_results=2)
+    with pytest.raises(ValueError, match="<mean> \\+/- <std>"):
+        check_model_card(content.replace("21.00 +/- 3.00", "21"), env_id="CartPole-v1", n_results=2)
+    with pytest.raises(ValueError, match="base_model"):
+        check_model_card(content, env_id="CartPole-v1", n_results=2, base_model="gpt2")
+
+
+def test_per_target_results_reads_evaluate_outputs_and_json():
+    assert list(per_target_results(EVAL_RESULTS)) == [500.0, 250.0]
+    assert list(per_target_results(result(1.0, 0.0, 7.0))) == [7.0]
+    round_trip = json.loads(json.dumps({str(t): r for t, r in per_target_results(EVAL_RESULTS).items()}))
+    assert per_target_results(round_trip) == per_target_results(EVAL_RESULTS)
+    assert per_target_results(None) == {}
+    with pytest.raises(ValueError, match=r"eval_results\['500'\] lacks \['std_return'\]"):
+        per_target_results({"500": {"mean_return": 1.0}})
+    with pytest.raises(ValueError, match="target_return"):
+        per_target_results({"mean_return": 1.0, "std_return": 0.0})
+
+
+def test_is_hub_id(tmp_path):
+    assert is_hub_id("edbeeching/decision_transformer_gym_replay") and is_hub_id("gpt2")
+    assert not is_hub_id(str(tmp_path)) and not is_hub_id("minari:mujoco/hopper/expert-v0")
+    assert not is_hub_id("data/hopper.hdf5") and not is_hub_id(None) and not is_hub_id("")
+
+
+def test_card_usage_snippet_runs(tmp_path):
+    folder = save_agent_folder(tiny_model(), tmp_path / "agent", repo_id=str(tmp_path / "agent"))
+    snippets = python_blocks((folder / "README.md").read_text())
+    assert len(snippets) == 2
+    namespace = {}
+    exec(snippets[0], namespace)  # loads the folder, plays one CartPole episode
+    assert namespace["episode_return"] > 0 and namespace["done"]
+
+
+# --- the agent folder and the Hub ---
+
+
+def test_save_agent_folder_offline(tmp_path):
+    pytest.importorskip("matplotlib")
+    model = tiny_model(state_mean=[0.1, 0.2, 0.3, 0.4], state_std=[1.0, 2.0, 3.0, 4.0])
+    folder = save_agent_folder(
+        model,
+        tmp_path / "agent",
+        eval_results=EVAL_RESULTS,
+        dataset_id="user/cartpole-medium",
+        history=HISTORY,
+        training_args=TRAINING,
+        dataset_statistics=STATISTICS,
+    )
+    assert {p.name for p in folder.iterdir()} == AGENT_FILES
+    config = json.loads((folder / "config.json").read_text())
+    assert config["state_std"] == [1.0, 2.0, 3.0, 4.0] and config["env_id"] == "CartPole-v1"
+    assert config["model_type"] == "hf_decision_transformer" and config["target_returns"] == [500.0]
+    results = json.loads((folder / "results.json").read_text())
+    assert set(results["evaluation"]) == {"500.0", "250.0"} and results["evaluation"]["250.0"]["std_return"] == 1.25
+    assert results["dataset"]["num_episodes"] == 100 and results["history"] == HISTORY
+    assert ModelCard.load(folder / "README.md").data.eval_results[0].metric_value == "21.00 +/- 3.00"
+    assert same_actions(
+        DecisionTransformerAgent(model, num_envs=2), DecisionTransformerAgent.from_pretrained(folder, num_envs=2)
+    )
+
+
+def test_push_uploads_the_agent_and_it_acts_the_same_when_downloaded(hub, tmp_path):
+    pytest.importorskip("matplotlib")
+    model = tiny_model()
+    url = push_agent_to_hub(
+        model,
+        "user/dt-cartpole",
+        eval_results=EVAL_RESULTS,
+        dataset_id="user/cartpole-medium",
+        history=HISTORY,
+        training_args=TRAINING,
+        dataset_statistics=STATISTICS,
+        token=TOKEN,
+    )
+    initial, pushed = hub.commits("user/dt-cartpole")  # one commit for the whole folder
+    assert url == f"{hub.url}/user/dt-cartpole/commit/{pushed.oid}"
+    assert set(pushed.files) - {".gitattributes"} == AGENT_FILES
+    assert ("POST", "/api/validate-yaml") in hub.requests  # the README metadata went through the Hub's check
+
+    card = ModelCard(pushed.files["README.md"].decode())
+    assert card.data.library_name == "hf_decision" and "CartPole-v1" in card.data.tags
+    assert card.data.datasets == ["user/cartpole-medium"]
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [
+        ("mean_reward", "21.00 +/- 3.00"),
+        ("mean_reward", "12.50 +/- 1.25"),
+    ]
+    assert 'from_pretrained("user/dt-cartpole"' in card.text
+    assert pushed.files["evaluation.png"].startswith(b"\x89PNG")
+    assert json.loads(pushed.files["results.json"])["evaluation"]["500.0"]["mean_return"] == 21.0
+
+    downloaded = DecisionTransformerAgent.from_pretrained("user/dt-cartpole", num_envs=2, cache_dir=tmp_path / "cache")
+    assert ("GET", f"/user/dt-cartpole/resolve/{pushed.oid}/model.safetensors") in hub.requests
+    state = downloaded.model.state_dict()
+    assert all(torch.equal(state[name], tensor) for name, tensor in model.state_dict().items())
+    assert same_actions(DecisionTransformerAgent(model, num_envs=2), downloaded)
+
+    snapshot = Path(snapshot_download("user/dt-cartpole", cache_dir=tmp_path / "snapshots"))
+    assert {p.name for p in snapshot.iterdir()} == AGENT_FILES | {".gitattributes"}
+    assert (snapshot / "model.safetensors").read_bytes() == pushed.files["model.safetensors"]
+
+
+def test_pushing_again_creates_no_empty_commit(hub):
+    model = tiny_model()
+    first = push_agent_to_hub(model, "user/agent", eval_results=EVAL_RESULTS, token=TOKEN)
+    again = push_agent_to_hub(model, "user/agent", eval_results=EVAL_RESULTS, token=TOKEN)  # the repo exists
+    assert again == first and len(hub.commits("user/agent")) == 2
+    updated = push_agent_to_hub(model, "user/agent", eval_results=result(30.0, 1.0, 500.0), token=TOKEN)
+    head = hub.commits("user/agent")[-1]
+    assert updated.endswith(head.oid) and "30.00 +/- 1.00" in head.files["README.md"].decode()
+
+
+def test_push_to_a_name_without_namespace_lands_in_the_users_repo(hub):
+    url = push_agent_to_hub(tiny_model(), "solo-agent", token=TOKEN, private=True)
+    assert url.startswith(f"{hub.url}/user/solo-agent/commit/") and hub.repos["user/solo-agent"].private
+    assert "config.json" in hub.files("user/solo-agent")
+
+
+# --- the scripts ---
+
+
+def test_evaluate_script_prints_a_table_and_writes_json(tmp_path, capsys):
+    evaluate_script = load_script("evaluate")
+    model = tiny_model()
+    model.save_pretrained(tmp_path / "ckpt")
+    config = tmp_path / "eval.yaml"
+    config.write_text(yaml.safe_dump({"n_episodes": 2, "num_envs": 2, "seed": 5, "target_returns": [500.0, 100.0]}))
+    output = tmp_path / "out" / "eval.json"
+    report = evaluate_script.cli(
+        ["--config", str(config), "--model_name_or_path", str(tmp_path / "ckpt"), "--output_file", str(output)]
+    )
+    expected = evaluate(model, "CartPole-v1", target_return=[500.0, 100.0], n_episodes=2, num_envs=2, seed=5)
+    assert json.loads(output.read_text()) == report
+    assert report["env_id"] == "CartPole-v1" and list(report["evaluation"]) == ["500.0", "100.0"]
+    for target in (500.0, 100.0):
+        assert report["evaluation"][str(target)]["returns"] == expected["per_target"][target]["returns"]
+    mean, std = expected["per_target"][500.0]["mean_return"], expected["per_target"][500.0]["std_return"]
+    assert f"| 500 | {mean:.2f} ± {std:.2f} | — | 2 |" in capsys.readouterr().out
+
+
+def test_push_script_writes_the_agent_folder_offline(tmp_path):
+    pytest.importorskip("matplotlib")
+    push_script = load_script("push_to_hub")
+    tiny_model().save_pretrained(tmp_path / "run")
+    (tmp_path / "run" / "checkpoint-2").mkdir()
+    logs = [{"step": s, "eval_env/return@500": 9.0 + s, "eval_env/return_std@500": 1.0} for s in (1, 2)]
+    (tmp_path / "run" / "checkpoint-2" / "trainer_state.json").write_text(json.dumps({"log_history": logs}))
+    train_config = tmp_path / "train.yaml"
+    train_config.write_text(yaml.safe_dump({"dataset_name_or_path": "user/cartpole-medium", "lm_coef": 0.25}))
+    args = push_script.PushArguments(
+        model_dir=str(tmp_path / "run"),
+        local_dir=str(tmp_path / "agent"),
+        n_episodes=2,
+        num_envs=2,
+        train_config=str(train_config),
+    )
+    outputs = push_script.main(args)
+    folder = outputs["local_dir"]
+    assert {p.name for p in folder.iterdir()} == AGENT_FILES
+    results = json.loads((folder / "results.json").read_text())
+    assert [h["mean"] for h in results["history"]] == [10.0, 11.0]  # from the newest checkpoint's trainer state
+    assert len(results["evaluation"]["500.0"]["returns"]) == 2  # evaluated: the run had no results.json
+    card = ModelCard.load(folder / "README.md")
+    assert (
+        card.data.datasets == ["user/cartpole-medium"] and "| λ (language-modeling loss weight) | 0.25 |" in card.text
+    )
+    with pytest.raises(ValueError, match="--repo_id"):
+        push_script.main(push_script.PushArguments(model_dir=str(tmp_path / "run")))
+
+
+def test_push_script_pushes_saved_results_without_evaluating(hub, tmp_path):
+    push_script = load_script("push_to_hub")
+    model = tiny_model()
+    model.save_pretrained(tmp_path / "run")
+    saved = {"evaluation": {"500.0": result(42.0, 2.0, 500.0)}, "dataset": STATISTICS}
+    (tmp_path / "run" / "results.json").write_text(json.dumps(saved))  # what the training script writes
+    outputs = push_script.cli(
+        ["--model_dir", str(tmp_path / "run"), "--repo_id", "user/from-script", "--token", TOKEN]
+    )
+    head = hub.commits("user/from-script")[-1]
+    assert outputs["commit_url"].endswith(head.oid)
+    assert set(head.files) - {".gitattributes"} == AGENT_FILES - {"evaluation.png"}
+    card = ModelCard(head.files["README.md"].decode())
+    assert card.data.eval_results[0].metric_value == "42.00 +/- 2.00" and "| Episodes | 100 |" in card.text
+    downloaded = DecisionTransformerAgent.from_pretrained("user/from-script", num_envs=2, cache_dir=tmp_path / "cache")
+    assert same_actions(DecisionTransformerAgent(model, num_envs=2), downloaded)
