@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow lint format clean
+.PHONY: install test test-slow lint format demo demo-small clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -m slow
+
+# The whole pipeline offline on CartPole-v1 (see hf_decision/commands/demo.py); demo-small takes a few minutes.
+demo: $(STAMP)
+	$(BIN)/python -m hf_decision.commands.demo --budget full
+
+demo-small: $(STAMP)
+	$(BIN)/python -m hf_decision.commands.demo --budget small
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -73,19 +73,18 @@ def rollout(
             active = episode_of_env >= 0
             returns[episode_of_env[active]] += rewards[active]
             lengths[episode_of_env[active]] += 1
-            done = (terminated | truncated) & active
-            agent.observe(rewards, done)
-            if not done.any():
+            ended = terminated | truncated  # idle envs keep stepping and must be reset too
+            agent.observe(rewards, ended)
+            if not ended.any():
                 continue
-            finished = np.flatnonzero(done)
-            for env_index in finished:
+            for env_index in np.flatnonzero(ended & active):
                 if next_episode < n_episodes:
                     episode_of_env[env_index] = next_episode
                     next_episode += 1
                 else:
                     episode_of_env[env_index] = -1
             seeds = [seed + int(j) if j >= 0 else None for j in episode_of_env]
-            observations, _ = envs.reset(seed=seeds, options={"reset_mask": done})
+            observations, _ = envs.reset(seed=seeds, options={"reset_mask": ended})
     finally:
         envs.close()
     return {"returns": returns, "lengths": lengths}

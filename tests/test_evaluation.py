@@ -1,3 +1,4 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -57,3 +58,28 @@ def test_several_targets_are_reported_per_target():
     assert set(result["per_target"]) == {8.0, 0.0}
     assert result["per_target"][8.0]["target_return"] == 8.0
     assert result["mean_return"] == result["per_target"][8.0]["mean_return"]
+
+
+class SeedLengthEnv(gym.Env):
+    """Episodes last 2 steps for even (or no) seeds and 8 for odd ones; reward 1 per step."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.horizon = 0, 8 if seed is not None and seed % 2 else 2
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(2, np.float32), 1.0, self.t >= self.horizon, False, {}
+
+
+def test_idle_environments_are_reset_when_they_end_again():
+    """Env 0 plays episodes 0 and 2 (2 steps each) and then idles, ending again at step 6, while env 1 still plays
+    episode 1 (8 steps): the idle env must be reset too, and the returns are those of the seeds."""
+    if "hf_decision_tests/SeedLength-v0" not in gym.registry:
+        gym.register("hf_decision_tests/SeedLength-v0", entry_point=SeedLengthEnv)
+    result = rollout(lambda n: ConstantAgent(n, 1.0), "hf_decision_tests/SeedLength-v0", n_episodes=3, num_envs=2)
+    assert result["returns"].tolist() == [2.0, 8.0, 2.0]

@@ -30,6 +30,23 @@ from hf_decision.data.schema import episodes_to_dataset
 
 FAMILY_KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert")
 
+# Tuned hyperparameters (from the rl-baselines3-zoo) used when `algo_kwargs` is not given; SB3's defaults are used
+# for other (algorithm, env) pairs. With these, DQN reaches CartPole's maximum return of 500 within 10k steps.
+TUNED_HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
+    ("DQN", "CartPole-v1"): dict(
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+    ),
+}
+
 
 def family_folder_name(env_id: str, kind: str) -> str:
     """`<env-name-lower>-<kind>`, e.g. `cartpole-medium-replay` for `CartPole-v1` (namespace and version dropped)."""
@@ -158,8 +175,9 @@ def collect_d4rl_family(
 ) -> dict[str, Dataset]:
     """Train an SB3 agent on `env_id` and collect the D4RL-style datasets of the env, each saved with its card.
 
-    `algo` (by default PPO for Box actions, DQN for Discrete ones) is trained with SB3's default hyperparameters,
-    updated by `algo_kwargs`, on `num_envs` envs (`env_kwargs` for their constructor). A checkpoint is saved and
+    `algo` (by default PPO for Box actions, DQN for Discrete ones) is trained with `algo_kwargs` (by default the
+    tuned ones of `TUNED_HYPERPARAMETERS` for the pair, else SB3's defaults) on `num_envs` envs (`env_kwargs` for
+    their constructor). A checkpoint is saved and
     evaluated (mean return of `eval_episodes` episodes) every `train_steps / num_checkpoints` steps and at the end,
     and every training episode is recorded with its raw observations. The checkpoints act deterministically or not
     as `deterministic` says, in evaluation and collection alike. Then:
@@ -178,6 +196,8 @@ def collect_d4rl_family(
     with gym.make(env_id, **(env_kwargs or {})) as env:
         kind = action_kind(env.action_space)
     algo = (algo or ("DQN" if kind == "discrete" else "PPO")).upper()
+    if algo_kwargs is None:
+        algo_kwargs = TUNED_HYPERPARAMETERS.get((algo, env_id))
     output_dir = Path(output_dir)
     checkpoint_dir = output_dir / "checkpoints"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)

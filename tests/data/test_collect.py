@@ -249,21 +249,6 @@ def test_cli_reads_a_yaml_config_that_flags_override(tmp_path):
         script.parse_args(["--config", str(config)])
 
 
-# rl-zoo's DQN hyperparameters for CartPole, which reach a return of 500 within 10k steps
-CARTPOLE_DQN = dict(
-    learning_rate=2.3e-3,
-    batch_size=64,
-    buffer_size=100_000,
-    learning_starts=1000,
-    target_update_interval=10,
-    train_freq=256,
-    gradient_steps=128,
-    exploration_fraction=0.16,
-    exploration_final_eps=0.04,
-    policy_kwargs=dict(net_arch=[256, 256]),
-)
-
-
 @pytest.mark.slow
 def test_d4rl_family_on_cartpole(tmp_path):
     pytest.importorskip("stable_baselines3")
@@ -276,7 +261,6 @@ def test_d4rl_family_on_cartpole(tmp_path):
         seed=0,
         eval_episodes=5,
         num_checkpoints=5,
-        algo_kwargs=CARTPOLE_DQN,
     )
     assert set(family) == set(FAMILY_KINDS)
     for kind in FAMILY_KINDS:
