@@ -24,6 +24,28 @@ def tiny_dt_config(**overrides) -> DecisionTransformerConfig:
     return DecisionTransformerConfig(**kwargs)
 
 
+def tiny_cartpole_model(**overrides):
+    """A tiny, eval-mode discrete DT for CartPole-v1 that acts on its own (env id and target return stored)."""
+    from hf_decision import DecisionTransformerModel
+
+    torch.manual_seed(0)
+    kwargs = dict(
+        state_dim=4,
+        act_dim=2,
+        action_space="discrete",
+        hidden_size=16,
+        n_layer=1,
+        n_head=1,
+        vocab_size=16,
+        max_ep_len=500,
+        context_length=5,
+        env_id="CartPole-v1",
+        target_returns=[500.0],
+    )
+    kwargs.update(overrides)
+    return DecisionTransformerModel(DecisionTransformerConfig(**kwargs)).eval()
+
+
 def random_window(config: DecisionTransformerConfig, batch_size: int = 3, seq_len: int | None = None, seed: int = 0):
     """A batch of random, unpadded windows matching `config`, as forward's keyword arguments."""
     seq_len = seq_len or config.context_length

@@ -11,7 +11,7 @@ import torch
 import yaml
 from huggingface_hub import ModelCard, constants, snapshot_download
 
-from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
+from hf_decision import DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
 from hf_decision.evaluation import evaluate
 from hf_decision.hub import (
@@ -22,6 +22,7 @@ from hf_decision.hub import (
     render_model_card,
     save_agent_folder,
 )
+from tests.conftest import tiny_cartpole_model
 from tests.hub_server import FakeHub
 
 AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json"}
@@ -29,22 +30,7 @@ TOKEN = "hf_fake_write_token"
 
 
 def tiny_model(**overrides) -> DecisionTransformerModel:
-    torch.manual_seed(0)
-    kwargs = dict(
-        state_dim=4,
-        act_dim=2,
-        action_space="discrete",
-        hidden_size=16,
-        n_layer=1,
-        n_head=1,
-        vocab_size=16,
-        max_ep_len=500,
-        context_length=5,
-        env_id="CartPole-v1",
-        target_returns=[500.0],
-    )
-    kwargs.update(overrides)
-    return DecisionTransformerModel(DecisionTransformerConfig(**kwargs)).eval()
+    return tiny_cartpole_model(**overrides)
 
 
 def result(mean, std, target, score=None):

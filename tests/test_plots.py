@@ -2,12 +2,12 @@ import struct
 
 import numpy as np
 import pytest
-import torch
 
-from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
+from hf_decision import DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
 from hf_decision.evaluation import evaluate
 from hf_decision.plots import history_from_log_history, plot_evaluation_history, record_video
+from tests.conftest import tiny_cartpole_model
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # matplotlib's first two cycle colors, "C0" and "C1".
@@ -15,21 +15,7 @@ BLUE, ORANGE = (31, 119, 180), (255, 127, 14)
 
 
 def tiny_model() -> DecisionTransformerModel:
-    torch.manual_seed(0)
-    config = DecisionTransformerConfig(
-        state_dim=4,
-        act_dim=2,
-        action_space="discrete",
-        hidden_size=16,
-        n_layer=1,
-        n_head=1,
-        vocab_size=16,
-        max_ep_len=500,
-        context_length=5,
-        env_id="CartPole-v1",
-        target_returns=[500.0],
-    )
-    return DecisionTransformerModel(config).eval()
+    return tiny_cartpole_model()
 
 
 def history(targets=(500.0, 250.0)):

@@ -303,3 +303,18 @@ def test_a_decision_transformer_checkpoint_collects_through_its_agent(tmp_path):
     assert policy.next_return.tolist() == pytest.approx([200 / config.return_scale] * 3)
     dataset = collect("CartPole-v1", policy, num_episodes=4, num_envs=3, seed=0)
     assert len(dataset) == 4 and all(set(a) <= {0, 1} for a in dataset["actions"])
+
+
+@pytest.mark.slow
+def test_hopper_random_collection_round_trip(tmp_path):
+    pytest.importorskip("mujoco", reason="needs the mujoco extra: pip install 'hf_decision[mujoco]'")
+    from hf_decision.data import load_trajectories
+
+    dataset = collect("Hopper-v5", "random", num_steps=2000, num_envs=4, seed=0)
+    save_collected(
+        dataset, tmp_path / "hopper", dataset_card(dataset, env_id="Hopper-v5", policy_name="random", seed=0)
+    )
+    loaded = load_trajectories(tmp_path / "hopper", state_dim=11, act_dim=3, max_ep_len=1000)
+    assert loaded.to_dict() == dataset.to_dict()
+    assert sum(len(r) for r in loaded["rewards"]) >= 2000
+    assert all(t[-1] or o[-1] for t, o in zip(loaded["terminals"], loaded["timeouts"], strict=True))
