@@ -11,13 +11,13 @@ alternated; medians are reported.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from reporting import write_results  # benchmarks/ is on sys.path when a script runs
 
 from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore, dataset_from_flat, load_trajectories
@@ -107,16 +107,12 @@ def main() -> dict:
         "collate_fraction_of_step": collate_s / step_s,
         "target_fraction": 0.03,
     }
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "collation.json").write_text(json.dumps(result, indent=2))
     table = (
         "| collate (ms) | DT train step (ms) | collate / step | target |\n| ---: | ---: | ---: | ---: |\n"
         f"| {result['collate_ms_median']:.3f} | {result['train_step_ms_median']:.1f} | "
         f"{100 * result['collate_fraction_of_step']:.2f}% | ≤ 3% |\n"
     )
-    (out / "collation.md").write_text(table)
-    print(table)
+    write_results(args.output_dir, "collation", result, table)
     return result
 
 

@@ -11,13 +11,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from reporting import write_results  # benchmarks/ is on sys.path when a script runs
 
 from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
@@ -83,17 +82,13 @@ def main() -> dict:
         "batched_over_sequential": statistics.median(batched) / statistics.median(sequential),
         "speedup_target": 5.0,
     }
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_throughput.json").write_text(json.dumps(result, indent=2))
     table = (
         "| batch-1 action latency | 10 envs batched | 1 env | batched / sequential |\n| ---: | ---: | ---: | ---: |\n"
         f"| {latency:.2f} ms (target ≤ 1.0) | {result['batched_env_steps_per_s_median']:.0f} steps/s | "
         f"{result['sequential_env_steps_per_s_median']:.0f} steps/s | {result['batched_over_sequential']:.1f}× "
         "(target ≥ 5×) |\n"
     )
-    (out / "eval_throughput.md").write_text(table)
-    print(table)
+    write_results(args.output_dir, "eval_throughput", result, table)
     return result
 
 

@@ -139,23 +139,19 @@ def test_trainer_optimizer_uses_the_groups(tmp_path):
 def test_resume_continues_step_count_scheduler_and_optimizer(tmp_path):
     full = make_trainer(tmp_path / "full", max_steps=6, lm_coef=0.5, language_batches=FixedText())
     full.train()
-    first = make_trainer(
-        tmp_path / "resumed",
-        max_steps=6,
-        save_strategy="steps",
-        save_steps=3,
-        lm_coef=0.5,
-        language_batches=FixedText(),
-    )
-    first.train()
-    resumed = make_trainer(
-        tmp_path / "resumed",
-        max_steps=6,
-        save_strategy="steps",
-        save_steps=3,
-        lm_coef=0.5,
-        language_batches=FixedText(),
-    )
+
+    def checkpointing_trainer():
+        return make_trainer(
+            tmp_path / "resumed",
+            max_steps=6,
+            save_strategy="steps",
+            save_steps=3,
+            lm_coef=0.5,
+            language_batches=FixedText(),
+        )
+
+    checkpointing_trainer().train()
+    resumed = checkpointing_trainer()
     resumed.train(resume_from_checkpoint=str(tmp_path / "resumed" / "checkpoint-3"))
     assert resumed.language_batches.draws == 6  # 3 restored from the checkpoint + 3 new
     assert resumed.state.global_step == 6
