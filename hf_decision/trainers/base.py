@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import defaultdict
 
 import torch
 from torch import nn
 from transformers import Trainer
 from transformers.pytorch_utils import Conv1D
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+
+logger = logging.getLogger(__name__)
 
 NO_DECAY_MODULES = (nn.LayerNorm, nn.Embedding)
 
@@ -50,6 +55,9 @@ class OfflineRLTrainer(Trainer):
     """A `Trainer` whose `compute_loss` may record named loss parts; each part is logged, averaged over the logging
     window, next to the total `loss`. The optimizer uses `parameter_groups` (with `args.backbone_learning_rate`
     when the arguments define it).
+
+    State that lives outside the model and optimizer (a text stream's position, a target network, a replay buffer)
+    goes into checkpoints through `save_extra_state` / `load_extra_state`, which subclasses override.
     """
 
     # compute_loss returns a per-batch mean: the Trainer divides it by the gradient accumulation steps.
@@ -72,6 +80,34 @@ class OfflineRLTrainer(Trainer):
                 logs[name] = round(torch.stack(values).mean().item(), 6)
             self._loss_parts.clear()
         super().log(logs, start_time)
+
+    def record_metrics(self, **metrics: float) -> None:
+        """Keep scalar metrics (e.g. returns of online episodes) for the next log, averaged like loss parts."""
+        if self.model.training:
+            for name, value in metrics.items():
+                self._loss_parts[name].append(torch.tensor(float(value)))
+
+    def save_extra_state(self, folder: str) -> None:
+        """Write the subclass's extra training state into checkpoint `folder` (the main process only)."""
+
+    def load_extra_state(self, folder: str) -> None:
+        """Restore what `save_extra_state` wrote when resuming from checkpoint `folder`."""
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save:
+            run_dir = self._get_output_dir(trial=trial)
+            self.save_extra_state(os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"))
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        if resume_from_checkpoint:
+            folder = resume_from_checkpoint
+            if folder is True:
+                folder = get_last_checkpoint(self.args.output_dir)
+                if folder is None:
+                    raise ValueError(f"resume_from_checkpoint=True but {self.args.output_dir} has no checkpoint")
+            self.load_extra_state(folder)
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
     def create_optimizer(self, model=None) -> torch.optim.Optimizer:
         if self.optimizer is None:

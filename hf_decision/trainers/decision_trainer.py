@@ -8,7 +8,6 @@ import os
 
 from datasets import Dataset
 from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore
 from hf_decision.models.decision_transformer import DecisionTransformerModel
@@ -108,25 +107,20 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
             self.record_loss_parts(action_loss=outputs.loss)
         return (loss, outputs) if return_outputs else loss
 
-    def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        if self.language_batches is not None and self.args.should_save:
-            folder = os.path.join(self.args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+    def save_extra_state(self, folder: str) -> None:
+        if self.language_batches is not None:
             with open(os.path.join(folder, LANGUAGE_STATE_FILE), "w") as f:
                 json.dump(self.language_batches.state_dict(), f)
 
-    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
-        if resume_from_checkpoint and self.language_batches is not None:
-            folder = resume_from_checkpoint
-            if folder is True:
-                folder = get_last_checkpoint(self.args.output_dir)
-            path = os.path.join(folder, LANGUAGE_STATE_FILE)
-            if os.path.exists(path):
-                with open(path) as f:
-                    self.language_batches.load_state_dict(json.load(f))
-            else:
-                logger.warning("%s has no %s: the text restarts from its beginning", folder, LANGUAGE_STATE_FILE)
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+    def load_extra_state(self, folder: str) -> None:
+        if self.language_batches is None:
+            return
+        path = os.path.join(folder, LANGUAGE_STATE_FILE)
+        if os.path.exists(path):
+            with open(path) as f:
+                self.language_batches.load_state_dict(json.load(f))
+        else:
+            logger.warning("%s has no %s: the text restarts from its beginning", folder, LANGUAGE_STATE_FILE)
 
 
 __all__ = ["DecisionTransformerTrainer", "DecisionTransformerTrainingConfig"]
