@@ -78,6 +78,9 @@ class DecisionTransformerConfig(PreTrainedConfig):
             gets `wpe[0]`, a learned bias; time is carried only by the per-timestep embedding. `"sequence"`: the
             3K tokens of a window get `wpe[0..3K-1]`, counted from the first real (unpadded) token, as a
             pretrained language model uses them (the setting of Reid et al. 2022).
+        condition_on_returns (`bool`): `False` turns the model into behaviour cloning (BC) with the same architecture
+            and data: returns-to-go are replaced by zeros, so the return tokens carry only the timestep embedding
+            and the predicted actions cannot depend on the return asked for.
         backbone_name_or_path (`str`, *optional*): The GPT-2 checkpoint the backbone was initialized from.
         hidden_size, n_layer, n_head, n_inner, activation_function, resid_pdrop, embd_pdrop, attn_pdrop,
         layer_norm_epsilon, initializer_range, vocab_size, n_positions, scale_attn_weights,
@@ -104,6 +107,7 @@ class DecisionTransformerConfig(PreTrainedConfig):
     target_returns: list[float] | None = None
     env_id: str | None = None
     positional_embedding: Literal["constant", "sequence"] = "constant"
+    condition_on_returns: bool = True
     backbone_name_or_path: str | None = None
 
     hidden_size: int = 128
@@ -127,7 +131,7 @@ class DecisionTransformerConfig(PreTrainedConfig):
         for name in ("state_mean", "state_std", "target_returns"):
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, [float(v) for v in _as_list(name, value)])
+                setattr(self, name, _as_floats(name, value))
         super().__post_init__(**kwargs)
         self.check()
 
@@ -191,12 +195,15 @@ class DecisionTransformerConfig(PreTrainedConfig):
         )
 
 
-def _as_list(name: str, value) -> list:
+def _as_floats(name: str, value) -> list[float]:
     if hasattr(value, "tolist"):
         value = value.tolist()
-    if not isinstance(value, (list, tuple)) or any(isinstance(v, (list, tuple)) for v in value):
-        raise ValueError(f"{name} must be a flat list of numbers, got {value!r}")
-    return list(value)
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (list, tuple)) for v in value):
+        try:
+            return [float(v) for v in value]
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"{name} must be a flat list of numbers, got {value!r}")
 
 
 def _require_positive_int(name: str, value) -> None:

@@ -20,10 +20,11 @@ from os import PathLike
 
 import torch
 from torch import nn
-from transformers import GPT2Model, PreTrainedModel
+from transformers import GPT2Model
 from transformers.modeling_outputs import CausalLMOutput
 from transformers.utils import ModelOutput
 
+from hf_decision.models.base import HFDecisionPreTrainedModel
 from hf_decision.models.decision_transformer.configuration_decision_transformer import (
     BACKBONE_ARCHITECTURE_FIELDS,
     BACKBONE_FIELDS,
@@ -51,7 +52,7 @@ class DecisionTransformerOutput(ModelOutput):
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
-class DecisionTransformerPreTrainedModel(PreTrainedModel):
+class DecisionTransformerPreTrainedModel(HFDecisionPreTrainedModel):
     config: DecisionTransformerConfig
     config_class = DecisionTransformerConfig
     base_model_prefix = "decision_transformer"
@@ -132,6 +133,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         if attention_mask is None:
             attention_mask = torch.ones((batch_size, seq_len), dtype=torch.long, device=states.device)
 
+        if not config.condition_on_returns:  # behaviour cloning: the return token carries only its timestep
+            returns_to_go = torch.zeros_like(returns_to_go)
         time = self.embed_timestep(timesteps)
         tokens = torch.stack(
             (
@@ -260,6 +263,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
 
         `name_or_path` is a Hub id (`gpt2`, `distilgpt2`, ...) or a local folder with a `GPT2Model` or
         `GPT2LMHeadModel` checkpoint; `backbone_kwargs` go to its `from_pretrained` (`revision`, `token`, ...).
+        As for `from_pretrained`, only safetensors weights are read unless `backbone_kwargs` has
+        `use_safetensors=False` (pickle weights, read with `torch.load(weights_only=True)`).
         The DT's architecture fields (`hidden_size`, `n_layer`, `vocab_size`, ...) follow the checkpoint;
         `config_kwargs` set the rest (`state_dim`, `act_dim`, dropouts, `positional_embedding`, ...).
 
@@ -269,7 +274,7 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         The DT's own embeddings and action head start from random initialization. Like `from_pretrained`, the
         model is returned in eval mode.
         """
-        backbone = GPT2Model.from_pretrained(name_or_path, **(backbone_kwargs or {}))
+        backbone = GPT2Model.from_pretrained(name_or_path, **{"use_safetensors": True, **(backbone_kwargs or {})})
         source = backbone.config
         if source.model_type != "gpt2":
             raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
@@ -323,7 +328,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         return model.to(dtype=source.dtype).eval()
 
     def _check_inputs(self, states, actions, returns_to_go, timesteps, attention_mask) -> None:
-        """Shape checks (no device sync) that name the tensor and the expected shape."""
+        """Shape checks that name the tensor and the expected shape, and (on CPU only, where it costs no device sync)
+        a range check of the timesteps, which would otherwise fail as an opaque embedding `IndexError`."""
         config = self.config
         if states.dim() != 3 or states.shape[-1] != config.state_dim:
             raise ValueError(f"states must be [B, K, state_dim={config.state_dim}], got {list(states.shape)}")
@@ -344,6 +350,12 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         ):
             if tensor is not None and list(tensor.shape) != shape:
                 raise ValueError(f"{name} must have shape {shape}, got {list(tensor.shape)}")
+        if timesteps.device.type == "cpu" and timesteps.numel():
+            low, high = int(timesteps.min()), int(timesteps.max())
+            if low < 0 or high >= config.max_ep_len:
+                raise ValueError(
+                    f"timesteps must lie in [0, max_ep_len={config.max_ep_len}), got values in [{low}, {high}]"
+                )
 
 
 def _left_pad(x: torch.Tensor, length: int) -> torch.Tensor:

@@ -1,0 +1,136 @@
+"""What every hf_decision model shares on top of `PreTrainedModel`: a loading policy that never unpickles by default.
+
+`HFDecisionPreTrainedModel.from_pretrained` differs from transformers' in three ways:
+
+- **safetensors only.** transformers falls back to `pytorch_model.bin` (read with `torch.load(weights_only=True)`,
+  a restricted unpickler) when a checkpoint has no `model.safetensors`. Here that fallback needs
+  `allow_pickle=True`; without it a pickle-only checkpoint raises `UnsafeCheckpointError` naming the file.
+- **Strict.** A checkpoint whose tensors do not fit the model its config describes (a shape mismatch, a tensor
+  missing, an unknown tensor) raises `CheckpointError` naming each tensor with both shapes, where transformers
+  raises a `RuntimeError` pointing at a logged report (mismatch) or silently re-initializes (missing).
+  `strict=False` restores transformers' behaviour.
+- **Named files.** A truncated or corrupted safetensors file raises `CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
+from transformers import PreTrainedModel
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
+
+PICKLE_WEIGHTS_NAMES = (WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded as it is: unreadable, or not matching the model its config describes."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint whose weights are only stored as pickle, refused unless `allow_pickle=True`."""
+
+
+class HFDecisionPreTrainedModel(PreTrainedModel):
+    """Base class of hf_decision models: `from_pretrained` loads safetensors only (unless `allow_pickle=True`), is
+    strict about tensor names and shapes, and names the file or tensor at fault. Subclasses set `config_class` etc.
+    as for any `PreTrainedModel`.
+    """
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike | None,
+        *model_args,
+        allow_pickle: bool = False,
+        strict: bool = True,
+        **kwargs,
+    ):
+        """`PreTrainedModel.from_pretrained` with hf_decision's loading policy (see the module docstring).
+
+        Args:
+            allow_pickle: also accept `pytorch_model.bin` weights when there are no safetensors. transformers then
+                reads them with `torch.load(weights_only=True)` (pass `weights_only=False` only for a file you
+                trust). `use_safetensors=False` needs `allow_pickle=True` too.
+            strict: raise `CheckpointError` when the checkpoint's tensors and the model's differ in names or
+                shapes. Ignored when `ignore_mismatched_sizes=True` or `output_loading_info=True` is passed: the
+                caller then handles the differences.
+
+        Raises:
+            UnsafeCheckpointError: the checkpoint only holds pickle weights and `allow_pickle` is False.
+            CheckpointError: a safetensors file is truncated or corrupted, or (strict) tensors do not fit the model.
+        """
+        source = pretrained_model_name_or_path
+        if not allow_pickle:
+            if kwargs.get("use_safetensors") is False:
+                raise UnsafeCheckpointError(
+                    "use_safetensors=False loads pickle weights; pass allow_pickle=True as well to allow it "
+                    "(only for a checkpoint you trust)"
+                )
+            kwargs["use_safetensors"] = True
+        check = strict and not kwargs.get("ignore_mismatched_sizes") and not kwargs.get("output_loading_info")
+        if check:
+            kwargs.update(ignore_mismatched_sizes=True, output_loading_info=True)
+        try:
+            loaded = super().from_pretrained(source, *model_args, **kwargs)
+        except OSError as error:
+            if source is None or allow_pickle or "safetensors" not in str(error):
+                raise
+            raise _no_safetensors_error(source, kwargs.get("subfolder", "")) from error
+        except SafetensorError as error:
+            raise _unreadable_error(source, kwargs.get("subfolder", ""), error) from error
+        if not check:
+            return loaded
+        model, info = loaded
+        _raise_on_mismatch(source, info)
+        return model
+
+
+def _folder(source, subfolder: str) -> Path | None:
+    if source is None:
+        return None
+    folder = Path(source) / subfolder
+    return folder if folder.is_dir() else None
+
+
+def _no_safetensors_error(source, subfolder: str) -> UnsafeCheckpointError | CheckpointError:
+    folder = _folder(source, subfolder)
+    pickles = [folder / name for name in PICKLE_WEIGHTS_NAMES if folder is not None and (folder / name).is_file()]
+    if pickles:
+        return UnsafeCheckpointError(
+            f"{pickles[0]} is a pickle checkpoint and {folder} has no {SAFE_WEIGHTS_NAME}: hf_decision loads "
+            "safetensors only. Pass allow_pickle=True to load it (only if you trust its origin), or convert it "
+            "once with `model.save_pretrained(...)` after such a load."
+        )
+    return CheckpointError(
+        f"{source} has no {SAFE_WEIGHTS_NAME} (nor {SAFE_WEIGHTS_INDEX_NAME}). If it holds pickle weights "
+        f"({WEIGHTS_NAME}), pass allow_pickle=True to load them (only if you trust their origin)."
+    )
+
+
+def _unreadable_error(source, subfolder: str, error: Exception) -> CheckpointError:
+    folder = _folder(source, subfolder)
+    for path in sorted(folder.glob("*.safetensors")) if folder is not None else []:
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                f.keys()
+        except SafetensorError as file_error:
+            return CheckpointError(
+                f"{path} is not a readable safetensors file (truncated or corrupted?): {file_error}"
+            )
+    return CheckpointError(f"the safetensors weights of {source} are unreadable (truncated or corrupted?): {error}")
+
+
+def _raise_on_mismatch(source, info: dict) -> None:
+    problems = [
+        f"{key}: checkpoint {list(saved)} vs model {list(expected)}"
+        for key, saved, expected in sorted(info.get("mismatched_keys", ()), key=lambda k: k[0])
+    ]
+    problems += [f"{key}: missing from the checkpoint" for key in sorted(info.get("missing_keys", ()))]
+    problems += [f"{key}: in the checkpoint but not in the model" for key in sorted(info.get("unexpected_keys", ()))]
+    if problems:
+        raise CheckpointError(
+            f"the weights of {source} do not fit the model its config describes (was config.json edited, or the "
+            "weights written by another model?):\n  " + "\n  ".join(problems)
+        )
