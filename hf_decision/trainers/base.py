@@ -1,20 +1,35 @@
-"""What every hf_decision trainer shares on top of `transformers.Trainer`: loss parts in the logs and AdamW groups."""
+"""What every hf_decision trainer shares on top of `transformers.Trainer`: loss parts in the logs, AdamW groups,
+atomic checkpoints, and a guard against non-finite losses."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 from torch import nn
 from transformers import Trainer
 from transformers.pytorch_utils import Conv1D
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
+
+from hf_decision.models.base import UnsafeCheckpointError
 
 logger = logging.getLogger(__name__)
 
 NO_DECAY_MODULES = (nn.LayerNorm, nn.Embedding)
+NONFINITE_LOSS_POLICIES = ("raise", "skip")
+# A checkpoint is written under `<run_dir>/.tmp-checkpoint-N/` and renamed into place when complete. The name must
+# not match `checkpoint-*`: transformers' `get_last_checkpoint` and checkpoint rotation glob for that.
+STAGING_PREFIX = ".tmp-"
+TRAINER_STATE_NAME = "trainer_state.json"
+
+
+class NonFiniteLossError(ValueError):
+    """A NaN or infinite training loss; the message names the optimizer step and the batch."""
 
 
 def parameter_groups(
@@ -58,6 +73,20 @@ class OfflineRLTrainer(Trainer):
 
     State that lives outside the model and optimizer (a text stream's position, a target network, a replay buffer)
     goes into checkpoints through `save_extra_state` / `load_extra_state`, which subclasses override.
+
+    Reliability, for every subclass:
+
+    - **Atomic checkpoints.** `checkpoint-N` is written (model, optimizer, scheduler, RNG, trainer state, and
+      `save_extra_state`) into a staging folder and renamed into place when complete, so a crash during a save
+      leaves the previous checkpoints intact and no partial `checkpoint-N` for `get_last_checkpoint` to pick.
+    - **Non-finite losses.** With `args.nonfinite_loss = "raise"` (the default when the arguments lack the field)
+      a NaN/inf loss raises `NonFiniteLossError` naming the step and batch. With `"skip"` the batch's gradient is
+      dropped (with gradient accumulation: the gradient accumulated so far in that optimizer step), so it moves no
+      parameter, and the number of skipped batches since the last log is logged as `nonfinite_skipped`. In
+      multi-process training every process skips (or raises) when any process sees a non-finite loss.
+    - **Resume reads no pickle weights.** A checkpoint whose model weights are only `pytorch_model.bin` is refused.
+      (transformers reads `optimizer.pt`, `scheduler.pt` and `rng_state*.pth` with `torch.load(weights_only=True)`,
+      a restricted unpickler that builds only tensors and plain containers.)
     """
 
     # compute_loss returns a per-batch mean: the Trainer divides it by the gradient accumulation steps.
@@ -67,6 +96,11 @@ class OfflineRLTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
         self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
+        policy = getattr(self.args, "nonfinite_loss", "raise")
+        if policy not in NONFINITE_LOSS_POLICIES:
+            raise ValueError(f"nonfinite_loss must be one of {NONFINITE_LOSS_POLICIES}, got {policy!r}")
+        self._nonfinite_skipped = 0
+        self._micro_batch = (-1, 0)  # (optimizer step, index of the micro-batch within it)
 
     def record_loss_parts(self, **parts: torch.Tensor) -> None:
         """Keep detached loss parts of one micro-batch for the next log (no device sync here)."""
@@ -79,7 +113,49 @@ class OfflineRLTrainer(Trainer):
             for name, values in self._loss_parts.items():
                 logs[name] = round(torch.stack(values).mean().item(), 6)
             self._loss_parts.clear()
+        if "loss" in logs and getattr(self.args, "nonfinite_loss", "raise") == "skip":
+            logs["nonfinite_skipped"] = self._nonfinite_skipped
+            self._nonfinite_skipped = 0
         super().log(logs, start_time)
+
+    def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
+        """transformers' step (forward, backward), then the non-finite loss guard (see the class docstring)."""
+        step = self.state.global_step
+        index = self._micro_batch[1] + 1 if self._micro_batch[0] == step else 0
+        self._micro_batch = (step, index)
+        recorded = {name: len(values) for name, values in self._loss_parts.items()}
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self._all_processes_finite(loss):
+            return loss
+        parts = {
+            name: values[-1].item() for name, values in self._loss_parts.items() if len(values) > recorded.get(name, 0)
+        }
+        accumulation = self.args.gradient_accumulation_steps
+        where = (
+            f"at optimizer step {step + 1} (batch {step * accumulation + index} counted from the start of training, "
+            f"micro-batch {index} of the step; process {self.args.process_index} loss {loss.item()}"
+            + "".join(f", {name} {value}" for name, value in parts.items())
+            + ")"
+        )
+        if getattr(self.args, "nonfinite_loss", "raise") == "raise":
+            raise NonFiniteLossError(
+                f"non-finite training loss {where}. Set nonfinite_loss='skip' to skip such batches instead."
+            )
+        model.zero_grad(set_to_none=True)  # no gradient, so the optimizer moves no parameter
+        for name, count in recorded.items():
+            del self._loss_parts[name][count:]
+        for name in set(self._loss_parts) - set(recorded):
+            del self._loss_parts[name]
+        self._nonfinite_skipped += 1
+        logger.warning("skipped a batch with a non-finite training loss %s", where)
+        return loss
+
+    def _all_processes_finite(self, loss: torch.Tensor) -> bool:
+        """Whether the loss is finite on every process (one all-reduce when there are several)."""
+        bad = (~torch.isfinite(loss.detach())).any().float().reshape(1)
+        if self.accelerator.num_processes > 1:
+            bad = self.accelerator.reduce(bad, reduction="sum")
+        return bad.item() == 0
 
     def record_metrics(self, **metrics: float) -> None:
         """Keep scalar metrics (e.g. returns of online episodes) for the next log, averaged like loss parts."""
@@ -94,10 +170,45 @@ class OfflineRLTrainer(Trainer):
         """Restore what `save_extra_state` wrote when resuming from checkpoint `folder`."""
 
     def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
+        """Write `checkpoint-N` atomically: transformers' save and `save_extra_state` into a staging folder, then one
+        rename. Rotation (`save_total_limit`) runs after the rename, on complete checkpoints only."""
+        run_dir = self._get_output_dir(trial=trial)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        staging = os.path.join(run_dir, STAGING_PREFIX + name)
         if self.args.should_save:
-            run_dir = self._get_output_dir(trial=trial)
-            self.save_extra_state(os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"))
+            for stale in Path(run_dir).glob(f"{STAGING_PREFIX}{PREFIX_CHECKPOINT_DIR}-*"):  # left by a crash
+                shutil.rmtree(stale)
+        self.accelerator.wait_for_everyone()
+        # transformers writes into `<_get_output_dir()>/checkpoint-N`; point that at the staging folder for this save.
+        self._get_output_dir = lambda trial=None: staging
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            del self._get_output_dir
+        written = os.path.join(staging, name)
+        if self.args.should_save:
+            self._point_best_checkpoint_at(run_dir, staging, written)
+            self.save_extra_state(written)
+        self.accelerator.wait_for_everyone()  # every process has written its RNG state
+        if self.args.should_save:
+            _replace_folder(written, os.path.join(run_dir, name))
+            shutil.rmtree(staging)
+            rotate_checkpoints(
+                output_dir=run_dir,
+                save_total_limit=self.args.save_total_limit,
+                best_model_checkpoint=self.state.best_model_checkpoint,
+                use_mtime=True,
+            )
+        self.accelerator.wait_for_everyone()
+
+    def _point_best_checkpoint_at(self, run_dir: str, staging: str, written: str) -> None:
+        """transformers recorded the best checkpoint inside the staging folder; record where it will be."""
+        best = self.state.best_model_checkpoint
+        if best is None or not best.startswith(staging):
+            return
+        self.state.best_model_checkpoint = os.path.join(run_dir, os.path.relpath(best, staging))
+        if os.path.exists(os.path.join(written, TRAINER_STATE_NAME)):
+            self.state.save_to_json(os.path.join(written, TRAINER_STATE_NAME))
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         if resume_from_checkpoint:
@@ -106,6 +217,7 @@ class OfflineRLTrainer(Trainer):
                 folder = get_last_checkpoint(self.args.output_dir)
                 if folder is None:
                     raise ValueError(f"resume_from_checkpoint=True but {self.args.output_dir} has no checkpoint")
+            _refuse_pickle_weights(folder)
             self.load_extra_state(folder)
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
@@ -122,3 +234,28 @@ class OfflineRLTrainer(Trainer):
             optimizer_kwargs.pop("lr", None)  # each group carries its own
             self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
+
+
+def _replace_folder(source: str, target: str) -> None:
+    """Rename `source` to `target`; an existing `target` (the same step saved again) is moved aside first, so some
+    complete checkpoint exists at every moment."""
+    if not os.path.exists(target):
+        os.replace(source, target)
+        return
+    aside = os.path.join(os.path.dirname(target), STAGING_PREFIX + "old-" + os.path.basename(target))
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(target, aside)
+    os.replace(source, target)
+    shutil.rmtree(aside)
+
+
+def _refuse_pickle_weights(folder: str | os.PathLike) -> None:
+    path = Path(folder)
+    if any((path / n).is_file() for n in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)):
+        return
+    for pickle_name in (WEIGHTS_NAME, WEIGHTS_INDEX_NAME):
+        if (path / pickle_name).is_file():
+            raise UnsafeCheckpointError(
+                f"{path / pickle_name} is a pickle checkpoint and {path} has no {SAFE_WEIGHTS_NAME}: hf_decision "
+                "resumes from safetensors weights only"
+            )

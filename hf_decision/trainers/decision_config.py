@@ -46,6 +46,15 @@ class DecisionTransformerTrainingConfig(TrainingArguments):
         },
     )
 
+    nonfinite_loss: str = field(
+        default="raise",
+        metadata={
+            "help": "What a NaN/inf training loss does: 'raise' stops training with NonFiniteLossError naming the "
+            "step and batch; 'skip' drops that batch's gradient (no parameter update from it) and logs the count "
+            "of skipped batches as `nonfinite_skipped`."
+        },
+    )
+
     # --- evaluation in the environment ---
     eval_env_steps: int = field(
         default=0, metadata={"help": "Evaluate in the environment every N optimizer steps (0: never)."}
@@ -76,6 +85,8 @@ class DecisionTransformerTrainingConfig(TrainingArguments):
             raise ValueError(f"lm_coef must be >= 0, got {self.lm_coef}")
         if self.window_sampling not in ("length", "windows"):
             raise ValueError(f"window_sampling must be 'length' or 'windows', got {self.window_sampling!r}")
+        if self.nonfinite_loss not in ("raise", "skip"):
+            raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {self.nonfinite_loss!r}")
         for name in ("lm_batch_size", "lm_block_size", "eval_env_episodes", "eval_env_num_envs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -1,0 +1,123 @@
+"""Checkpoints: loading never unpickles by default, and a crash during a save never leaves a checkpoint that
+`get_last_checkpoint` would pick but that cannot be loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoModel, TrainerCallback
+from transformers.trainer_utils import get_last_checkpoint
+
+from hf_decision import DecisionTransformerModel
+from hf_decision.models.base import UnsafeCheckpointError
+from hf_decision.trainers.decision_trainer import LANGUAGE_STATE_FILE
+from tests.conftest import random_window, tiny_dt_config
+from tests.trainers.test_decision_trainer import FixedText, make_trainer
+
+
+def pickle_checkpoint(folder):
+    torch.manual_seed(0)
+    model = DecisionTransformerModel(tiny_dt_config()).eval()
+    model.save_pretrained(folder)
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    return model
+
+
+def test_pickle_weights_load_only_when_explicitly_allowed(tmp_path):
+    model = pickle_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError, match="allow_pickle=True"):
+        DecisionTransformerModel.from_pretrained(tmp_path)
+    with pytest.raises(UnsafeCheckpointError, match="allow_pickle=True"):
+        AutoModel.from_pretrained(tmp_path)  # the auto class goes through the same base class
+    loaded = DecisionTransformerModel.from_pretrained(tmp_path, allow_pickle=True)
+    batch = random_window(model.config)
+    assert torch.equal(loaded(**batch).action_preds, model(**batch).action_preds)
+
+
+def test_resume_unpickles_only_with_weights_only(tmp_path, monkeypatch):
+    """transformers 5.24 reads optimizer, scheduler and RNG state with `torch.load(weights_only=True)`, a restricted
+    unpickler; the model weights come from safetensors."""
+    make_trainer(tmp_path, max_steps=2, save_strategy="steps", save_steps=2).train()
+    calls = []
+    torch_load = torch.load
+
+    def recording_load(*args, **kwargs):
+        calls.append((os.path.basename(str(args[0])), kwargs.get("weights_only")))
+        return torch_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    make_trainer(tmp_path, max_steps=3, save_strategy="no").train(resume_from_checkpoint=True)
+    assert {name for name, _ in calls} >= {"optimizer.pt", "scheduler.pt", "rng_state.pth"}
+    assert all(weights_only is True for _, weights_only in calls), calls
+
+
+class FailingSave(Exception):
+    pass
+
+
+def checkpointing_trainer(output_dir, **overrides):
+    kwargs = dict(max_steps=6, save_strategy="steps", save_steps=3, lm_coef=0.5, language_batches=FixedText())
+    return make_trainer(output_dir, **{**kwargs, **overrides})
+
+
+@pytest.mark.parametrize("failing", ["_save_optimizer_and_scheduler", "save_extra_state"])
+def test_a_crash_during_a_save_leaves_the_previous_checkpoint_last_and_loadable(tmp_path, failing):
+    """The save of checkpoint-6 dies after the model weights are written (in transformers' part of the save, or in
+    the subclass hook): checkpoint-3 stays the last checkpoint, and training resumes from it."""
+    trainer = checkpointing_trainer(tmp_path)
+    original = getattr(trainer, failing)
+
+    def write_then_die(folder, *args):
+        if trainer.state.global_step == 6:
+            assert os.path.exists(os.path.join(folder, "model.safetensors"))  # part of the checkpoint is written
+            raise FailingSave(folder)
+        return original(folder, *args)
+
+    setattr(trainer, failing, write_then_die)
+    with pytest.raises(FailingSave):
+        trainer.train()
+    assert get_last_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-3")
+    assert not (tmp_path / "checkpoint-6").exists()
+    assert (tmp_path / "checkpoint-3" / LANGUAGE_STATE_FILE).exists()  # the hook ran inside the atomic window
+    DecisionTransformerModel.from_pretrained(tmp_path / "checkpoint-3")
+
+    resumed = checkpointing_trainer(tmp_path)
+    resumed.train(resume_from_checkpoint=True)
+    assert resumed.state.global_step == 6
+    assert resumed.language_batches.draws == 6  # restored 3 from checkpoint-3, then 3 more
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "checkpoint-6"]  # staging cleaned up
+
+
+def test_rotation_keeps_the_newest_complete_checkpoints(tmp_path):
+    checkpointing_trainer(tmp_path, max_steps=8, save_steps=2, save_total_limit=2).train()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-6", "checkpoint-8"]
+
+
+def test_saving_the_same_step_again_replaces_the_checkpoint(tmp_path):
+    trainer = checkpointing_trainer(tmp_path)
+    trainer.train()
+    trainer.language_batches.draws = 99
+    trainer._save_checkpoint(trainer.model, trial=None)
+    assert json.loads((tmp_path / "checkpoint-6" / LANGUAGE_STATE_FILE).read_text()) == {"draws": 99}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "checkpoint-6"]
+
+
+class MarkBest(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 3:
+            state.best_global_step, state.best_metric = 3, 0.0
+
+
+def test_the_best_checkpoint_is_recorded_at_its_final_path(tmp_path):
+    trainer = checkpointing_trainer(tmp_path)
+    trainer.add_callback(MarkBest())
+    trainer.train()
+    best = str(tmp_path / "checkpoint-3")
+    assert trainer.state.best_model_checkpoint == best
+    saved = json.loads((tmp_path / "checkpoint-3" / "trainer_state.json").read_text())
+    assert saved["best_model_checkpoint"] == best
