@@ -6,6 +6,7 @@ import json
 import logging
 import os
 
+import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 
@@ -93,18 +94,42 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
             seed=args.seed,
         )
 
+    # In the training loop `compute_loss` scales its terms for gradient accumulation itself (see there).
+    loss_is_scaled_for_ga = True
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """The micro-batches of one optimizer step, and their number of real (unpadded) steps on all processes."""
+        batch_samples, _ = super().get_batch_samples(epoch_iterator, num_batches, device)
+        real_steps = sum(batch["attention_mask"].sum() for batch in batch_samples) if batch_samples else 0
+        real_steps = torch.as_tensor(real_steps, device=device).reshape(1)
+        if self.accelerator.num_processes > 1:
+            real_steps = self.accelerator.gather(real_steps)
+        return batch_samples, real_steps.sum()
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """`action_loss + λ·lm_loss`, both float32 means; with λ = 0 the text path is not run."""
+        """`action_loss + λ·lm_loss`, both float32 means; with λ = 0 the text path is not run.
+
+        In the training loop (`num_items_in_batch` = the real steps of the whole optimizer step, see
+        `get_batch_samples`), the action loss is this micro-batch's share of the mean over all real steps of the
+        optimizer step, on every process and micro-batch: `action_loss · n_real · processes / num_items_in_batch`
+        (data parallelism averages the processes' gradients), and `λ·lm_loss` is divided by the accumulation steps.
+        So windows of different lengths weigh the same whatever the split into micro-batches and processes: one
+        process with batch B trains exactly like two with B/2, or like B/2 with two accumulation steps.
+        """
         lm_coef = self.args.lm_coef
         if lm_coef > 0 and model.training:
             inputs = {**inputs, "lm_input_ids": next(self.language_batches).to(inputs["states"].device)}
         outputs = model(**inputs)
-        loss = outputs.loss
-        if outputs.lm_loss is not None:
-            loss = loss + lm_coef * outputs.lm_loss
-            self.record_loss_parts(action_loss=outputs.loss, lm_loss=outputs.lm_loss)
+        action, lm = outputs.loss, outputs.lm_loss
+        if lm is not None:
+            self.record_loss_parts(action_loss=action, lm_loss=lm)
         else:
-            self.record_loss_parts(action_loss=outputs.loss)
+            self.record_loss_parts(action_loss=action)
+        if num_items_in_batch is not None and model.training:
+            real_steps = inputs["attention_mask"].sum() * self.accelerator.num_processes
+            action = action * (real_steps / num_items_in_batch)  # exactly action_loss with one process and micro-batch
+            lm = lm / self.current_gradient_accumulation_steps if lm is not None else None
+        loss = action + lm_coef * lm if lm is not None else action
         return (loss, outputs) if return_outputs else loss
 
     def save_extra_state(self, folder: str) -> None:

@@ -1,0 +1,89 @@
+"""Train the tiny DT of `tests/trainers` (`make_trainer`) in a process of its own, for the kill/resume and the
+multi-process tests:
+
+    python -m tests.reliability.tiny_training OUTPUT_DIR [--max_steps 30] [--save_steps 10] [--resume]
+        [--block_at STEP --block_in step|save] [--per_device_batch 16] [--window_sampling length]
+    torchrun --nproc_per_node 2 -m tests.reliability.tiny_training OUTPUT_DIR --per_device_batch 8 ...
+
+Runs with `full_determinism` (deterministic algorithms, seeded). Appends one `step loss` line per optimizer step to
+`OUTPUT_DIR/losses.txt` (the loss as `float.hex`, so it round-trips bit for bit; in a multi-process run, the mean over
+processes), flushed at once so the lines survive a SIGKILL, and saves the final model to `OUTPUT_DIR/final`.
+`--block_at N` prints `BLOCKED <N>` and waits forever at step N: at the end of the step (`--block_in step`) or in
+the middle of writing `checkpoint-N` (`--block_in save`), for the caller to kill the process there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from tests.trainers.test_decision_trainer import make_trainer
+
+
+class LossFile(TrainerCallback):
+    def __init__(self, path: Path, is_main: bool):
+        self.file = path.open("a", buffering=1) if is_main else None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.file is not None and logs and "loss" in logs:
+            self.file.write(f"{state.global_step} {float(logs['loss']).hex()}\n")
+
+
+class BlockAtStep(TrainerCallback):
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            block(self.step)
+
+
+def block(step: int) -> None:
+    print(f"BLOCKED {step}", flush=True)
+    threading.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("output_dir", type=Path)
+    parser.add_argument("--max_steps", type=int, default=30)
+    parser.add_argument("--save_steps", type=int, default=10)
+    parser.add_argument("--per_device_batch", type=int, default=16)
+    parser.add_argument("--window_sampling", default="length")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--block_at", type=int, default=None)
+    parser.add_argument("--block_in", choices=("step", "save"), default="step")
+    args = parser.parse_args()
+
+    trainer = make_trainer(
+        args.output_dir,
+        max_steps=args.max_steps,
+        save_strategy="steps",
+        save_steps=args.save_steps,
+        per_device_train_batch_size=args.per_device_batch,
+        window_sampling=args.window_sampling,
+        full_determinism=True,
+        ddp_backend="gloo" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+    )
+    trainer.add_callback(LossFile(args.output_dir / "losses.txt", trainer.is_world_process_zero()))
+    if args.block_at is not None and args.block_in == "step":
+        trainer.add_callback(BlockAtStep(args.block_at))
+    if args.block_at is not None and args.block_in == "save":
+        save_extra_state = trainer.save_extra_state
+
+        def save_then_block(folder):
+            save_extra_state(folder)
+            if trainer.state.global_step == args.block_at:
+                block(args.block_at)
+
+        trainer.save_extra_state = save_then_block
+    trainer.train(resume_from_checkpoint=True if args.resume else None)
+    trainer.save_model(str(args.output_dir / "final"))
+
+
+if __name__ == "__main__":
+    main()
