@@ -224,9 +224,7 @@ def test_normalization_helpers_use_the_config_statistics():
 @pytest.mark.parametrize(
     ("key", "value", "name"),
     [
-        ("states", torch.zeros(2, 5, 3), "states"),
         ("actions", torch.zeros(2, 5, 3), "actions"),
-        ("returns_to_go", torch.zeros(2, 5), "returns_to_go"),
         ("timesteps", torch.zeros(2, 4, dtype=torch.long), "timesteps"),
         ("attention_mask", torch.ones(2, 6), "attention_mask"),
     ],
@@ -256,3 +254,13 @@ def test_forward_with_text_returns_both_losses():
     out = model(**batch, labels=batch["actions"], lm_input_ids=ids)
     torch.testing.assert_close(out.loss, model(**batch, labels=batch["actions"]).loss)
     torch.testing.assert_close(out.lm_loss, model.lm_forward(ids, labels=ids).loss)
+
+
+@pytest.mark.parametrize("condition_on_returns", [True, False])
+def test_behaviour_cloning_ignores_the_returns_to_go(condition_on_returns):
+    torch.manual_seed(0)
+    model = DecisionTransformerModel(tiny_dt_config(condition_on_returns=condition_on_returns)).eval()
+    inputs = random_window(model.config)
+    other = inputs | {"returns_to_go": inputs["returns_to_go"] + 5.0}
+    same = torch.equal(model(**inputs).action_preds, model(**other).action_preds)
+    assert same == (not condition_on_returns)
