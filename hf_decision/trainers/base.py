@@ -125,18 +125,21 @@ class OfflineRLTrainer(Trainer):
         self._micro_batch = (step, index)
         recorded = {name: len(values) for name, values in self._loss_parts.items()}
         loss = super().training_step(model, inputs, num_items_in_batch)
-        if self._all_processes_finite(loss):
+        bad_processes = self._nonfinite_processes(loss)
+        if not bad_processes:
             return loss
         parts = {
             name: values[-1].item() for name, values in self._loss_parts.items() if len(values) > recorded.get(name, 0)
         }
-        accumulation = self.args.gradient_accumulation_steps
+        values = ", ".join(f"{name}={value}" for name, value in (parts or {"loss": loss.item()}).items())
         where = (
-            f"at optimizer step {step + 1} (batch {step * accumulation + index} counted from the start of training, "
-            f"micro-batch {index} of the step; process {self.args.process_index} loss {loss.item()}"
-            + "".join(f", {name} {value}" for name, value in parts.items())
-            + ")"
+            f"at optimizer step {step + 1} (batch {step * self.args.gradient_accumulation_steps + index} counted from "
+            f"the start of training, micro-batch {index} of the step)"
         )
+        if self.accelerator.num_processes > 1:
+            where += f" on process(es) {bad_processes}; on process {self.args.process_index}: {values}"
+        else:
+            where += f": {values}"
         if getattr(self.args, "nonfinite_loss", "raise") == "raise":
             raise NonFiniteLossError(
                 f"non-finite training loss {where}. Set nonfinite_loss='skip' to skip such batches instead."
@@ -150,12 +153,12 @@ class OfflineRLTrainer(Trainer):
         logger.warning("skipped a batch with a non-finite training loss %s", where)
         return loss
 
-    def _all_processes_finite(self, loss: torch.Tensor) -> bool:
-        """Whether the loss is finite on every process (one all-reduce when there are several)."""
-        bad = (~torch.isfinite(loss.detach())).any().float().reshape(1)
+    def _nonfinite_processes(self, loss: torch.Tensor) -> list[int]:
+        """The processes whose loss is NaN/inf (one all-gather when there are several)."""
+        bad = (~torch.isfinite(loss.detach())).any().reshape(1).long()
         if self.accelerator.num_processes > 1:
-            bad = self.accelerator.reduce(bad, reduction="sum")
-        return bad.item() == 0
+            bad = self.accelerator.gather(bad)
+        return torch.nonzero(bad).flatten().tolist()
 
     def record_metrics(self, **metrics: float) -> None:
         """Keep scalar metrics (e.g. returns of online episodes) for the next log, averaged like loss parts."""

@@ -10,11 +10,13 @@ Runs with `full_determinism` (deterministic algorithms, seeded). Appends one `st
 processes), flushed at once so the lines survive a SIGKILL, and saves the final model to `OUTPUT_DIR/final`.
 `--block_at N` prints `BLOCKED <N>` and waits forever at step N: at the end of the step (`--block_in step`) or in
 the middle of writing `checkpoint-N` (`--block_in save`), for the caller to kill the process there.
+`--nan_at N [--nan_rank R]` makes the loss of step N NaN on process R (every process when R < 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import threading
 from pathlib import Path
@@ -42,6 +44,15 @@ class BlockAtStep(TrainerCallback):
             block(self.step)
 
 
+def poison_step(trainer, step: int) -> None:
+    """NaN action predictions, hence a NaN loss, in the training forward of optimizer step `step` (1-based)."""
+
+    def hook(module, args, output):
+        return output * math.nan if module.training and trainer.state.global_step == step - 1 else output
+
+    trainer.model.predict_action.register_forward_hook(hook)
+
+
 def block(step: int) -> None:
     print(f"BLOCKED {step}", flush=True)
     threading.Event().wait()
@@ -57,6 +68,9 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--block_at", type=int, default=None)
     parser.add_argument("--block_in", choices=("step", "save"), default="step")
+    parser.add_argument("--nan_at", type=int, default=None)
+    parser.add_argument("--nan_rank", type=int, default=-1)
+    parser.add_argument("--nonfinite_loss", default="raise")
     args = parser.parse_args()
 
     trainer = make_trainer(
@@ -68,7 +82,10 @@ def main() -> None:
         window_sampling=args.window_sampling,
         full_determinism=True,
         ddp_backend="gloo" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        nonfinite_loss=args.nonfinite_loss,
     )
+    if args.nan_at is not None and args.nan_rank in (-1, trainer.args.process_index):
+        poison_step(trainer, args.nan_at)
     trainer.add_callback(LossFile(args.output_dir / "losses.txt", trainer.is_world_process_zero()))
     if args.block_at is not None and args.block_in == "step":
         trainer.add_callback(BlockAtStep(args.block_at))
