@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow lint format demo demo-small clean
+.PHONY: install test test-slow lint format demo demo-small clean d3rlpy-venv results-table
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ demo: $(STAMP)
 
 demo-small: $(STAMP)
 	$(BIN)/python -m hf_decision.commands.demo --budget small
+
+# d3rlpy 2.8.0 in a venv of its own (in ~/.cache/hf_decision), for the peer rows of the results table.
+d3rlpy-venv: $(STAMP)
+	$(BIN)/python benchmarks/d3rlpy_peers.py --setup --torch_spec "$(TORCH_SPEC)"
+
+# The D4RL results table (benchmarks/results_table.py): BUDGET=smoke (minutes), reduced (~30 min on 2 CPU cores), full.
+BUDGET ?= reduced
+results-table: $(STAMP)
+	$(BIN)/python -c "import mujoco" 2>/dev/null || $(BIN)/python -m pip install --quiet "gymnasium[mujoco]>=1.0"
+	$(BIN)/python benchmarks/results_table.py --budget $(BUDGET)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

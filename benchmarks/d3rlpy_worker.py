@@ -1,0 +1,175 @@
+"""One d3rlpy run for `results_table.py`, inside d3rlpy's own virtual environment (see `d3rlpy_peers.py`).
+
+It imports neither hf_decision nor transformers: only d3rlpy 2.8.0, torch, numpy, pyarrow and gymnasium. It reads the
+episode-schema parquet files the table trains on (one row per episode: `observations`, `actions`, `rewards`,
+`terminals`, `timeouts`), trains d3rlpy's Decision Transformer or CQL for the same number of gradient steps as the
+hf_decision rows, and every `eval_every` steps plays `eval_episodes` episodes of the same environment, episode j
+reset with seed `seed + j` (as `hf_decision.evaluation.rollout` does). The raw returns go to a JSON file; the caller
+turns them into D4RL normalized scores.
+
+    <d3rlpy venv>/bin/python benchmarks/d3rlpy_worker.py --spec spec.json --output result.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import d3rlpy
+import gymnasium as gym
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+
+def flat(column, dim: int | None) -> np.ndarray:
+    """Per-step values of an episode list column, concatenated over episodes (`[N]` or `[N, dim]`)."""
+    values = pc.list_flatten(column)
+    if dim is None:
+        return values.to_numpy(zero_copy_only=False)
+    return pc.list_flatten(values).to_numpy(zero_copy_only=False).reshape(-1, dim)
+
+
+def load_dataset(files: list[str]) -> d3rlpy.dataset.MDPDataset:
+    """An `MDPDataset` of the episodes in `files`, in order; an episode that ends with neither a terminal nor a
+    timeout flag is closed with a timeout so that d3rlpy cuts episodes where the files do."""
+    columns = ["observations", "actions", "rewards", "terminals", "timeouts"]
+    tables = [pq.read_table(f, columns=columns) for f in files]
+    lengths = np.concatenate([pc.list_value_length(t["rewards"]).to_numpy() for t in tables])
+    state_dim = len(tables[0]["observations"][0][0])
+    act_dim = len(tables[0]["actions"][0][0])
+    observations = np.concatenate([flat(t["observations"], state_dim) for t in tables]).astype(np.float32)
+    actions = np.concatenate([flat(t["actions"], act_dim) for t in tables]).astype(np.float32)
+    rewards = np.concatenate([flat(t["rewards"], None) for t in tables]).astype(np.float32)
+    terminals = np.concatenate([flat(t["terminals"], None) for t in tables]).astype(np.float32)
+    timeouts = np.concatenate([flat(t["timeouts"], None) for t in tables]).astype(np.float32)
+    ends = np.cumsum(lengths) - 1
+    open_ends = ends[(terminals[ends] == 0) & (timeouts[ends] == 0)]
+    timeouts[open_ends] = 1.0
+    terminals[timeouts == 1.0] = 0.0
+    return d3rlpy.dataset.MDPDataset(
+        observations=observations,
+        actions=actions,
+        rewards=rewards[:, None],
+        terminals=terminals,
+        timeouts=timeouts,
+        action_space=d3rlpy.ActionSpace.CONTINUOUS,
+    )
+
+
+def decision_transformer(spec: dict, max_timestep: int):
+    h = spec["dt"]
+    return d3rlpy.algos.DecisionTransformerConfig(
+        batch_size=h["batch_size"],
+        learning_rate=h["learning_rate"],
+        optim_factory=d3rlpy.optimizers.AdamWFactory(
+            weight_decay=h["weight_decay"],
+            clip_grad_norm=h["max_grad_norm"],
+            lr_scheduler_factory=d3rlpy.optimizers.WarmupSchedulerFactory(warmup_steps=max(h["warmup_steps"], 1)),
+        ),
+        encoder_factory=d3rlpy.models.VectorEncoderFactory([h["hidden_size"]], exclude_last_activation=True),
+        observation_scaler=d3rlpy.preprocessing.StandardObservationScaler(),
+        reward_scaler=d3rlpy.preprocessing.MultiplyRewardScaler(1.0 / h["return_scale"]),
+        position_encoding_type=d3rlpy.PositionEncodingType.SIMPLE,
+        context_size=h["context_length"],
+        num_heads=h["n_head"],
+        num_layers=h["n_layer"],
+        attn_dropout=h["dropout"],
+        resid_dropout=h["dropout"],
+        embed_dropout=h["dropout"],
+        activation_type=h["activation_function"],
+        max_timestep=max_timestep,
+    ).create(device=spec["device"])
+
+
+def cql(spec: dict):
+    """d3rlpy's CQL with the hyperparameters of its D4RL reproduction script (reproductions/offline/cql.py)."""
+    h = spec["cql"]
+    encoder = d3rlpy.models.VectorEncoderFactory(h["hidden_sizes"])
+    return d3rlpy.algos.CQLConfig(
+        actor_learning_rate=h["actor_learning_rate"],
+        critic_learning_rate=h["critic_learning_rate"],
+        temp_learning_rate=h["temp_learning_rate"],
+        alpha_learning_rate=h["alpha_learning_rate"],
+        initial_alpha=h["initial_alpha"],
+        actor_encoder_factory=encoder,
+        critic_encoder_factory=encoder,
+        batch_size=h["batch_size"],
+        n_action_samples=h["n_action_samples"],
+        alpha_threshold=h["alpha_threshold"],
+        conservative_weight=h["conservative_weight"],
+    ).create(device=spec["device"])
+
+
+def play(act, reset, env_id: str, episodes: int, seed: int) -> dict:
+    """Returns and lengths of `episodes` episodes, episode j reset with seed `seed + j`."""
+    env = gym.make(env_id)
+    returns, lengths = [], []
+    try:
+        for j in range(episodes):
+            observation, _ = env.reset(seed=seed + j)
+            reset()
+            reward, total, steps, done = 0.0, 0.0, 0, False
+            while not done:
+                action = act(np.asarray(observation, dtype=np.float32), reward)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                reward = float(reward)
+                total, steps, done = total + reward, steps + 1, terminated or truncated
+            returns.append(total)
+            lengths.append(steps)
+    finally:
+        env.close()
+    return {"returns": returns, "lengths": lengths}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spec", required=True, help="JSON file: algo, files, env_id, seed, steps, eval_every, ...")
+    parser.add_argument("--output", required=True, help="Where the JSON result is written.")
+    args = parser.parse_args()
+    spec = json.loads(Path(args.spec).read_text())
+    start = time.perf_counter()
+    d3rlpy.seed(spec["seed"])
+    dataset = load_dataset(spec["files"])
+    steps, every = spec["steps"], spec["eval_every"]
+    if steps % every:
+        raise ValueError(f"steps={steps} must be a multiple of eval_every={every}")
+    curve: list[dict] = []
+    quiet = dict(logger_adapter=d3rlpy.logging.NoopAdapterFactory(), show_progress=False, save_interval=10**9)
+
+    def evaluate(algo, step: int) -> None:
+        if spec["algo"] == "dt":
+            wrapper = algo.as_stateful_wrapper(target_return=spec["target_return"])
+            act, reset = wrapper.predict, wrapper.reset
+        else:
+            act, reset = (lambda o, r: algo.predict(o[None])[0]), (lambda: None)
+        curve.append({"step": step, **play(act, reset, spec["env_id"], spec["eval_episodes"], spec["seed"])})
+
+    if spec["algo"] == "dt":
+        longest = int(max(len(e.rewards) for e in dataset.episodes))
+        algo = decision_transformer(spec, max_timestep=max(longest, 1000) + 1)
+
+        def callback(algo, epoch: int, total_step: int) -> None:
+            if total_step % every == 0:
+                evaluate(algo, total_step)
+
+        algo.fit(dataset, n_steps=steps, n_steps_per_epoch=every, callback=callback, **quiet)
+    elif spec["algo"] == "cql":
+        algo = cql(spec)
+        for epoch, _ in algo.fitter(dataset, n_steps=steps, n_steps_per_epoch=every, **quiet):
+            evaluate(algo, epoch * every)
+    else:
+        raise ValueError(f"unknown algo {spec['algo']!r}: 'dt' or 'cql'")
+    result = {
+        "curve": curve,
+        "seconds": time.perf_counter() - start,
+        "versions": {"d3rlpy": d3rlpy.__version__, "torch": torch.__version__, "gymnasium": gym.__version__},
+    }
+    Path(args.output).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""D4RL-style results table: Decision Transformers (random init, GPT-2 init, GPT-2 init + λ·LM), BC and d3rlpy's DT
+and CQL on Hopper-v5, HalfCheetah-v5 and Walker2d-v5 × medium, medium-replay, medium-expert.
+
+Every row trains for the same number of gradient steps on the same episodes and is evaluated every `eval_every`
+steps in the same environment with the same episode seeds (episode j of seed s starts from `reset(seed=s + j)`), at
+the env config's first target return for the DTs. Reported, as mean ± std over seeds: the D4RL-normalized score at
+the last evaluation (final) and the best of the periodic evaluations (best); for the GPT-2-initialized rows, the
+first evaluation step at which their seed-mean score reaches the random-init DT's final seed-mean score.
+
+Rows: `dt` (`DecisionTransformerConfig`, random init, shape of `scripts/configs/decision_transformer/<env>.yaml`),
+`dt_pretrained` (`DecisionTransformerModel.from_pretrained_backbone`: by default a GPT-2 of the same shape pretrained
+here on the shared WikiText-2 and cached, or `--backbone gpt2` where the Hub is reachable), `dt_lm` (the same plus
+λ·LM on the wiki text, `--lm_coef`), `bc` (the DT without return conditioning), `d3rlpy_dt` and `d3rlpy_cql`
+(d3rlpy 2.8.0 in its own venv, see `d3rlpy_peers.py`; "unavailable: <reason>" when it cannot be installed or run).
+
+Data: Hopper-v5 reads the shared parquet files; HalfCheetah-v5 and Walker2d-v5 read what `scripts/collect_dataset.py
+--policy d4rl-family` wrote into `--data_dir` (absent datasets are skipped with a message saying how to collect them).
+Each finished run is cached as JSON under `<output_dir>/results_table_runs/<budget>/`, so an interrupted run
+continues where it stopped (`--rerun` ignores the cache).
+
+    python benchmarks/results_table.py --budget smoke      # about 2 minutes: 1 seed, 20 steps, Hopper medium
+    python benchmarks/results_table.py --budget reduced    # under 30 min on 2 quiet CPU cores (see BUDGETS)
+    python benchmarks/results_table.py --budget full --device cuda --data_dir data/d4rl --backbone gpt2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import d3rlpy_peers
+import results_runs
+import torch
+from reporting import write_results  # benchmarks/ is on sys.path when a script runs
+from results_report import aggregate, plot_curves, render_table
+
+ENVS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5")
+DATASETS = ("medium", "medium-replay", "medium-expert")
+ROWS = {
+    "dt": "DT (random init)",
+    "dt_pretrained": "DT (GPT-2 init)",
+    "dt_lm": "DT (GPT-2 init) + λ·LM",
+    "bc": "BC (DT without returns)",
+    "d3rlpy_dt": "d3rlpy DT",
+    "d3rlpy_cql": "d3rlpy CQL",
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    steps: int  # gradient steps of every run
+    eval_every: int
+    eval_episodes: int
+    seeds: tuple[int, ...]
+    envs: tuple[str, ...]
+    datasets: tuple[str, ...]
+    pretrain_steps: int  # of the local GPT-2 (ignored with --backbone)
+    pretrain_eval_lines: int | None  # its perplexity on the first lines of wiki.test.raw (None: all)
+    warmup_steps: int
+    learning_rate: float | None  # None: the env config's (1e-4, the DT recipe)
+    batch_size: int | None  # None: the env config's (64)
+    lm_batch_size: int
+
+
+BUDGETS = {
+    # Plumbing only: every row end to end in about 2 minutes; the numbers mean nothing.
+    "smoke": Budget(20, 10, 2, (0,), ("Hopper-v5",), ("medium",), 10, 100, 2, 1e-3, 16, 1),
+    # Under 30 minutes on 2 quiet CPU cores for the whole table: Hopper medium, 300 steps, a compressed schedule.
+    "reduced": Budget(300, 100, 5, (0, 1, 2), ("Hopper-v5",), ("medium",), 300, 500, 30, 6e-4, None, 2),
+    # The paper-like budget, meant for a GPU: the DT recipe (lr 1e-4, 10k warmup steps, batch 64) for 100k steps.
+    "full": Budget(100_000, 5_000, 10, (0, 1, 2), ENVS, DATASETS, 800, None, 10_000, None, None, 4),
+}
+
+
+def budget_line(name: str, budget: Budget, args, backbone_text: str) -> str:
+    lr = f"lr {budget.learning_rate:g}" if budget.learning_rate else "lr of the env config (1e-4)"
+    batch = budget.batch_size or "64 (env config)"
+    return (
+        f"Budget `{name}` on {args.device}: {budget.steps:,} gradient steps per run (DT rows: batch {batch}, K = 20, "
+        f"{lr}, {budget.warmup_steps:,} warmup steps; d3rlpy DT the same; d3rlpy CQL its D4RL recipe), evaluation "
+        f"every {budget.eval_every:,} steps with {budget.eval_episodes} episodes (episode seeds seed + 0..), seeds "
+        f"{', '.join(map(str, budget.seeds))}. GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}. "
+        "D4RL-normalized scores, mean ± std over seeds."
+    )
+
+
+def resolve_backbone(args, budget: Budget, config: dict) -> tuple[str | None, str, dict]:
+    """(backbone or None, its description or the reason it is missing, language-loss settings)."""
+    wiki = results_runs.shared_path("wikitext-2-raw")
+    if wiki is not None:  # WikiText-2 ships no train split here: the language loss reads the validation text
+        language = {"lm_dataset": str(wiki), "lm_dataset_config": None, "lm_split": "validation"}
+    else:
+        language = {"lm_dataset": "Salesforce/wikitext", "lm_dataset_config": "wikitext-103-raw-v1"}
+    if args.backbone:
+        return args.backbone, f"`{args.backbone}`", language
+    try:
+        folder = results_runs.local_backbone(config, budget.pretrain_steps, args.device, budget.pretrain_eval_lines)
+    except results_runs.RowUnavailable as error:  # no text to pretrain on: those rows say so
+        return None, f"unavailable: {error}", language
+    shape = f"{config['n_layer']} layers × {config['hidden_size']}, {config['n_head']} head(s)"
+    done = json.loads((folder / "eval_results.json").read_text())
+    return (
+        str(folder),
+        f"GPT-2 ({shape}) pretrained {budget.pretrain_steps} steps on WikiText-2 here (perplexity "
+        f"{done['perplexity']:.0f} on {Path(done['eval_file']).name})",
+        language,
+    )
+
+
+class RunCache:
+    """One JSON per (env, dataset, row, seed); a cached result is reused only when its settings are the same."""
+
+    def __init__(self, folder: Path, rerun: bool):
+        self.folder, self.rerun = folder, rerun
+
+    def path(self, env_id: str, kind: str, row: str, seed: int) -> Path:
+        return self.folder / env_id / kind / row / f"seed{seed}.json"
+
+    def get(self, key: tuple, settings: dict) -> dict | None:
+        path = self.path(*key)
+        if self.rerun or not path.exists():
+            return None
+        cached = json.loads(path.read_text())
+        return cached if cached.get("settings") == settings else None
+
+    def put(self, key: tuple, result: dict) -> None:
+        path = self.path(*key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(result, indent=2))
+        path.with_suffix(".tmp").replace(path)
+
+
+def peer_spec(row: str, files: list[str], env_id: str, config: dict, budget: Budget, seed: int, device: str) -> dict:
+    dt = {k: config[k] for k in results_runs.MODEL_KEYS if k != "context_length"} | {
+        "context_length": config["context_length"],
+        "batch_size": budget.batch_size or config["per_device_train_batch_size"],
+        "learning_rate": budget.learning_rate or config["learning_rate"],
+        "weight_decay": config["weight_decay"],
+        "max_grad_norm": config["max_grad_norm"],
+        "warmup_steps": budget.warmup_steps,
+    }
+    return {
+        "algo": "dt" if row == "d3rlpy_dt" else "cql",
+        "files": files,
+        "env_id": env_id,
+        "seed": seed,
+        "steps": budget.steps,
+        "eval_every": budget.eval_every,
+        "eval_episodes": budget.eval_episodes,
+        "target_return": config["target_return"],
+        "device": "cpu:0" if device == "cpu" else f"{device}:0" if ":" not in device else device,
+        "dt": dt,
+        "cql": d3rlpy_peers.CQL_HYPERPARAMETERS,
+    }
+
+
+def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[str, list[dict]]:
+    """Every (row, seed) run of one (env, dataset): from the cache, or trained now. Returns the runs per row."""
+    config, store, files = context["config"], None, None
+    results: dict[str, list[dict]] = {}
+    for row in rows:
+        results[row] = []
+        for seed in budget.seeds:
+            key = (env_id, kind, row, seed)
+            settings = {"row": row, "env_config": config, "budget": context["settings"]}
+            if row.startswith("d3rlpy"):
+                settings |= {"d3rlpy": d3rlpy_peers.D3RLPY_SPEC, "cql": d3rlpy_peers.CQL_HYPERPARAMETERS}
+            if row in ("dt_pretrained", "dt_lm"):
+                settings |= {"backbone": context["backbone_text"], "lm_coef": args.lm_coef if row == "dt_lm" else 0}
+            cached = cache.get(key, settings)
+            if cached is not None:
+                results[row].append(cached)
+                continue
+            print(f"[{time.strftime('%H:%M:%S')}] {env_id} {kind} {ROWS[row]} seed {seed}", flush=True)
+            try:
+                if row.startswith("d3rlpy"):
+                    python = context.get("peer_python")
+                    if isinstance(python, Exception):
+                        raise python
+                    files = files or results_runs.parquet_files(source, f"{env_id}-{kind}", cache.folder)
+                    spec = peer_spec(row, files, env_id, config, budget, seed, args.device)
+                    started = time.perf_counter()
+                    outcome = d3rlpy_peers.run_peer(python, spec)
+                    # the wall time of the whole call (venv start, imports, data) like the in-process rows' runs
+                    outcome["worker_seconds"], outcome["seconds"] = outcome["seconds"], time.perf_counter() - started
+                    outcome["curve"] = [
+                        {"step": p["step"], "mean_return": sum(p["returns"]) / len(p["returns"]), **p}
+                        for p in outcome["curve"]
+                    ]
+                else:
+                    if row in ("dt_pretrained", "dt_lm") and context["backbone"] is None:
+                        raise results_runs.RowUnavailable(context["backbone_text"].removeprefix("unavailable: "))
+                    store = store or results_runs.load_store(source)
+                    outcome = results_runs.train_row(
+                        row, store, env_id, config, context["run_settings"], seed, args.device,
+                        context["backbone"], context["language"],
+                    )  # fmt: skip
+            except (d3rlpy_peers.PeerUnavailable, results_runs.RowUnavailable) as error:
+                print(f"  unavailable: {error}", flush=True)
+                results[row].append({"seed": seed, "unavailable": str(error)})
+                continue
+            outcome |= {"seed": seed, "settings": settings}
+            print(f"  {outcome['seconds']:.0f} s; final mean return {outcome['curve'][-1]['mean_return']:.1f}")
+            cache.put(key, outcome)
+            results[row].append(outcome)
+    return results
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="reduced", help="See BUDGETS.")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (every row, d3rlpy included).")
+    parser.add_argument("--output_dir", default="benchmarks/results", help="Where the table, plot and JSON go.")
+    parser.add_argument("--data_dir", default=None, help="Folder of collected HalfCheetah/Walker2d families.")
+    parser.add_argument("--backbone", default="", help="GPT-2 checkpoint for the GPT-2 rows (default: local one).")
+    parser.add_argument("--lm_coef", type=float, default=0.1, help="λ of the language loss of the dt_lm row.")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="Rows to run.")
+    parser.add_argument("--envs", nargs="+", choices=ENVS, default=None, help="Override the budget's envs.")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=None, help="Override its datasets.")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Override the budget's seeds.")
+    parser.add_argument("--d3rlpy_venv", default=None, help="d3rlpy's venv (default: in the hf_decision cache).")
+    parser.add_argument("--no_d3rlpy_setup", action="store_true", help="Do not create d3rlpy's venv when missing.")
+    parser.add_argument("--rerun", action="store_true", help="Ignore cached per-run results.")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads here and in the d3rlpy worker (default: torch's). On a busy 2-core CPU, 1 avoids a "
+        "several-fold slowdown of every step.",
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)  # for the d3rlpy worker
+    budget = BUDGETS[args.budget]
+    budget = dataclasses.replace(
+        budget,
+        envs=tuple(args.envs or budget.envs),
+        datasets=tuple(args.datasets or budget.datasets),
+        seeds=tuple(args.seeds if args.seeds is not None else budget.seeds),
+    )
+    try:
+        import mujoco  # noqa: F401
+    except ImportError:
+        parser.error("the MuJoCo envs need mujoco in this venv: pip install -e '.[mujoco]' (or make results-table)")
+    start = time.time()
+    run_settings = results_runs.RunSettings(
+        budget.steps, budget.warmup_steps, budget.learning_rate, budget.eval_every, budget.eval_episodes,
+        budget.batch_size, args.lm_coef, budget.lm_batch_size,
+    )  # fmt: skip
+    settings = dataclasses.asdict(budget) | {"device": args.device}
+    for key in ("seeds", "envs", "datasets"):
+        settings.pop(key)
+    cache = RunCache(Path(args.output_dir) / "results_table_runs" / args.budget, args.rerun)
+    context: dict = {"settings": settings, "run_settings": run_settings, "backbone": None, "language": {}}
+    if any(row.startswith("d3rlpy") for row in args.rows):
+        try:
+            context["peer_python"] = d3rlpy_peers.ensure_venv(args.d3rlpy_venv, create=not args.no_d3rlpy_setup)
+        except d3rlpy_peers.PeerUnavailable as error:
+            print(f"d3rlpy rows unavailable: {error}")
+            context["peer_python"] = error
+    runs: dict = {}
+    skipped: dict = {}
+    backbone_text = "not run"
+    for env_id in budget.envs:
+        context["config"] = config = results_runs.env_config(env_id)
+        if {"dt_pretrained", "dt_lm"} & set(args.rows):
+            context["backbone"], backbone_text, context["language"] = resolve_backbone(args, budget, config)
+            context["backbone_text"] = backbone_text
+        for kind in budget.datasets:
+            source, description = results_runs.dataset_source(env_id, kind, args.data_dir)
+            if source is None:
+                print(f"skipping {env_id} {kind}: {description}")
+                skipped.setdefault(env_id, {})[kind] = description
+                continue
+            cell = run_cell(env_id, kind, source, args.rows, budget, args, cache, context)
+            runs.setdefault(env_id, {})[kind] = {"data": description, "rows": cell}
+
+    cells = aggregate(runs, env_ids=budget.envs)
+    header = budget_line(args.budget, budget, args, backbone_text)
+    table = render_table(header, cells, ROWS, skipped)
+    name = f"results_table_{args.budget}"
+    plot = plot_curves(cells, ROWS, Path(args.output_dir) / f"{name}.png", title=f"budget `{args.budget}`")
+    if plot is not None:
+        table += f"\nLearning curves: `{plot}`\n"
+    result = {
+        "budget": args.budget,
+        "header": header,
+        "settings": settings | {"seeds": budget.seeds, "envs": budget.envs, "datasets": budget.datasets},
+        "lm_coef": args.lm_coef,
+        "backbone": backbone_text,
+        "cells": cells,
+        "skipped": skipped,
+        "runs_dir": str(cache.folder),
+        "seconds": time.time() - start,
+    }
+    write_results(args.output_dir, name, result, table)
+    return result
+
+
+if __name__ == "__main__":
+    main()
