@@ -45,10 +45,13 @@ def rollout(
     seed: int = 0,
     env_kwargs: dict | None = None,
     max_episode_steps: int | None = None,
+    record: bool = False,
 ) -> dict[str, Any]:
     """Run `n_episodes` episodes of the agent `make_agent(num_envs)` (with `act` / `observe`) in a vector env.
 
-    Returns the returns and lengths in episode order (episode j was reset with seed `seed + j`).
+    Returns the returns and lengths in episode order (episode j was reset with seed `seed + j`). With `record`,
+    also `episodes`: per episode, the `observations` the agent acted on, its `actions`, the `rewards` and whether the
+    episode `terminated` (rather than being truncated), as numpy arrays.
     """
     num_envs = min(num_envs, n_episodes)
     kwargs = dict(env_kwargs or {})
@@ -65,14 +68,22 @@ def rollout(
     returns, lengths = np.zeros(n_episodes), np.zeros(n_episodes, dtype=np.int64)
     episode_of_env = np.arange(num_envs)  # which episode each env runs; -1 when idle
     next_episode = num_envs
+    steps: list[list[tuple]] = [[] for _ in range(n_episodes)]
+    terminal = np.zeros(n_episodes, dtype=bool)
     observations, _ = envs.reset(seed=[seed + int(j) for j in episode_of_env])
     try:
         while (episode_of_env >= 0).any():
             actions = agent.act(observations)
+            previous = observations
             observations, rewards, terminated, truncated, _ = envs.step(actions)
             active = episode_of_env >= 0
             returns[episode_of_env[active]] += rewards[active]
             lengths[episode_of_env[active]] += 1
+            if record:
+                for env_index in np.flatnonzero(active):
+                    episode = episode_of_env[env_index]
+                    steps[episode].append((previous[env_index], actions[env_index], rewards[env_index]))
+                    terminal[episode] = terminated[env_index]
             ended = terminated | truncated  # idle envs keep stepping and must be reset too
             agent.observe(rewards, ended)
             if not ended.any():
@@ -87,7 +98,18 @@ def rollout(
             observations, _ = envs.reset(seed=seeds, options={"reset_mask": ended})
     finally:
         envs.close()
-    return {"returns": returns, "lengths": lengths}
+    result: dict[str, Any] = {"returns": returns, "lengths": lengths}
+    if record:
+        result["episodes"] = [
+            {
+                "observations": np.stack([o for o, _, _ in episode]),
+                "actions": np.stack([a for _, a, _ in episode]),
+                "rewards": np.array([r for _, _, r in episode], dtype=np.float32),
+                "terminated": bool(done),
+            }
+            for episode, done in zip(steps, terminal, strict=True)
+        ]
+    return result
 
 
 def evaluate(
@@ -100,21 +122,26 @@ def evaluate(
     reference: tuple[float, float] | None = None,
     env_kwargs: dict | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a Decision Transformer with batched rollouts, at one or several target returns.
+    """Evaluate a trained agent with batched rollouts; a Decision Transformer at one or several target returns.
 
     Args:
-        model: a `DecisionTransformerModel`.
+        model: a `DecisionTransformerModel`, `QNetworkModel` (greedy) or `PolicyModel` (the mode of π).
         env_id: gymnasium id.
-        target_return: unscaled target return(s); defaults to `model.config.target_returns`.
+        target_return: unscaled target return(s) of a Decision Transformer; defaults to
+            `model.config.target_returns`. Ignored by the other models.
         n_episodes, num_envs, seed: episodes per target, parallel environments, first episode seed.
         reference: (random, expert) returns for the normalized score; built in for the D4RL MuJoCo envs.
 
     Returns:
-        For one target: `{mean_return, std_return, returns, lengths, normalized_score, target_return}`.
-        For several: `{"per_target": {target: <that dict>}, ...the dict of the first target}`.
+        For one target (or a model without one): `{mean_return, std_return, returns, lengths, normalized_score,
+        target_return}`. For several: `{"per_target": {target: <that dict>}, ...the dict of the first target}`.
     """
-    from hf_decision.agents import DecisionTransformerAgent
+    from hf_decision.agents import DecisionTransformerAgent, agent_for
+    from hf_decision.models.decision_transformer import DecisionTransformerModel
 
+    if not isinstance(model, DecisionTransformerModel):
+        result = rollout(lambda n: agent_for(model, n), env_id, n_episodes, num_envs, seed, env_kwargs)
+        return summarize(result["returns"], result["lengths"], env_id, reference) | {"target_return": None}
     targets = target_return if target_return is not None else model.config.target_returns
     if targets is None:
         raise ValueError("target_return is required: the model config stores no target_returns")

@@ -23,6 +23,7 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 import hf_decision
+from hf_decision.models.decision_transformer import DecisionTransformerModel
 
 MODEL_CARD_TEMPLATE = files("hf_decision") / "templates" / "model_card.md"
 LIBRARY_NAME = "hf_decision"
@@ -60,9 +61,10 @@ def is_hub_id(name: str | None) -> bool:
     return True
 
 
-def per_target_results(eval_results: Mapping[str, Any] | None) -> dict[float, dict[str, Any]]:
+def per_target_results(eval_results: Mapping[str, Any] | None) -> dict[float | None, dict[str, Any]]:
     """`{target_return: result}` from an `evaluate(...)` result (one or several targets) or from a mapping
-    target → result (as in `results.json`, whose keys are strings). Each result needs `mean_return`, `std_return`."""
+    target → result (as in `results.json`, whose keys are strings). Each result needs `mean_return`, `std_return`.
+    Agents without a target return (DQN, REINFORCE) have the single key `None`."""
     if not eval_results:
         return {}
     if "mean_return" in eval_results:
@@ -79,7 +81,7 @@ def per_target_results(eval_results: Mapping[str, Any] | None) -> dict[float, di
         missing = [key for key in ("mean_return", "std_return") if key not in result]
         if missing:
             raise ValueError(f"eval_results[{target!r}] lacks {missing}")
-        per_target[float(target)] = dict(result)
+        per_target[None if target in (None, "None") else float(target)] = dict(result)
     return per_target
 
 
@@ -90,7 +92,8 @@ def results_table(eval_results: Mapping[str, Any] | None) -> str:
         score = r.get("normalized_score")
         score = "—" if score is None else f"{score:.1f}"
         episodes = len(r["returns"]) if r.get("returns") is not None else "—"
-        lines.append(f"| {target:g} | {r['mean_return']:.2f} ± {r['std_return']:.2f} | {score} | {episodes} |")
+        shown = "—" if target is None else f"{target:g}"
+        lines.append(f"| {shown} | {r['mean_return']:.2f} ± {r['std_return']:.2f} | {score} | {episodes} |")
     return "\n".join(lines)
 
 
@@ -106,10 +109,12 @@ def render_model_card(
     repo_id: str | None = None,
     license: str = "other",
 ) -> ModelCard:
-    """The model card of a Decision Transformer, rendered from `hf_decision/templates/model_card.md` and checked.
+    """The model card of an agent, rendered from a template shipped in the package and checked: a Decision
+    Transformer's from `hf_decision/templates/model_card.md`, a DQN Q-network's or REINFORCE policy's from
+    `baseline_model_card.md` (see `hf_decision.baseline_cards`).
 
     Args:
-        model: a `DecisionTransformerModel`; its config must name the `env_id`.
+        model: a `DecisionTransformerModel`, `QNetworkModel` or `PolicyModel`; its config must name the `env_id`.
         eval_results: an `evaluate(...)` result, or a mapping target → result; becomes the `model-index`.
         dataset_id: the training dataset; listed in the metadata when it is a Hub id.
         training_args: the `DecisionTransformerTrainingConfig` (or a dict of its fields) the model was trained with.
@@ -126,6 +131,24 @@ def render_model_card(
     if not config.env_id:
         raise ValueError("model.config.env_id is required: the card's tags and model-index name the environment")
     per_target = per_target_results(eval_results)
+    if not isinstance(model, DecisionTransformerModel):
+        from hf_decision.baseline_cards import render_baseline_card
+
+        hub_dataset = dataset_id if is_hub_id(dataset_id) else None
+        card, tags = render_baseline_card(
+            model,
+            per_target=per_target,
+            dataset_id=dataset_id,
+            hub_dataset=hub_dataset,
+            training=_as_dict(training_args),
+            dataset_rows=_dataset_rows(dataset_statistics) if dataset_statistics else None,
+            plot_path=plot_path,
+            video_path=video_path,
+            repo_id=repo_id,
+            license=license,
+        )
+        check_model_card(card, env_id=config.env_id, n_results=len(per_target), dataset_id=hub_dataset, tags=tags)
+        return card
     targets = list(config.target_returns or []) or list(per_target)
     if not targets:
         raise ValueError("model.config.target_returns is empty and no eval_results were given: no target return")
@@ -177,6 +200,7 @@ def check_model_card(
     n_results: int = 0,
     base_model: str | None = None,
     dataset_id: str | None = None,
+    tags: Sequence[str] = REQUIRED_TAGS,
 ) -> None:
     """Parse the card's YAML back (as the Hub does) and raise `ValueError` naming the first missing or wrong field.
 
@@ -185,7 +209,7 @@ def check_model_card(
     data = ModelCard(str(card)).data
     if data.get("library_name") != LIBRARY_NAME:
         raise ValueError(f"card metadata library_name must be {LIBRARY_NAME!r}, got {data.get('library_name')!r}")
-    missing_tags = [tag for tag in (*REQUIRED_TAGS, env_id) if tag not in (data.get("tags") or [])]
+    missing_tags = [tag for tag in (*tags, env_id) if tag not in (data.get("tags") or [])]
     if missing_tags:
         raise ValueError(f"card metadata tags lack {missing_tags}")
     if base_model is not None and data.get("base_model") != base_model:
@@ -281,7 +305,7 @@ def push_agent_to_hub(
     dataset_statistics: Mapping[str, Any] | None = None,
     private: bool = False,
     token: str | None = None,
-    commit_message: str = "Upload Decision Transformer agent with hf_decision",
+    commit_message: str = "Upload an agent trained with hf_decision",
     license: str = "other",
     endpoint: str | None = None,
 ) -> str:
@@ -310,13 +334,13 @@ def push_agent_to_hub(
     return str(commit.commit_url)
 
 
-def _eval_result(env_id: str, target: float, result: Mapping[str, Any]) -> EvalResult:
+def _eval_result(env_id: str, target: float | None, result: Mapping[str, Any]) -> EvalResult:
     return EvalResult(
         task_type="reinforcement-learning",
         dataset_type=env_id,
         dataset_name=env_id,
         metric_type="mean_reward",
-        metric_name=f"mean_reward@{target:g}",
+        metric_name="mean_reward" if target is None else f"mean_reward@{target:g}",
         metric_value=f"{result['mean_return']:.2f} +/- {result['std_return']:.2f}",
     )
 

@@ -1,7 +1,9 @@
 import pytest
 import torch
+from huggingface_hub import constants
 
 from hf_decision import DecisionTransformerConfig
+from tests.hub_server import FakeHub
 
 
 def tiny_dt_config(**overrides) -> DecisionTransformerConfig:
@@ -67,3 +69,22 @@ def random_window(config: DecisionTransformerConfig, batch_size: int = 3, seq_le
 @pytest.fixture
 def seeded():
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """The fake Hub, with huggingface_hub pointed at it and online for this test only."""
+    with FakeHub() as fake:
+        monkeypatch.setenv("HF_ENDPOINT", fake.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        # huggingface_hub reads HF_ENDPOINT at import time into these two constants.
+        monkeypatch.setattr(constants, "ENDPOINT", fake.url)
+        monkeypatch.setattr(
+            constants, "HUGGINGFACE_CO_URL_TEMPLATE", fake.url + "/{repo_id}/resolve/{revision}/{filename}"
+        )
+        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+        monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(tmp_path / "agent_harnesses.json"))
+        yield fake
+        assert fake.unhandled == []

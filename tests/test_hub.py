@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from huggingface_hub import ModelCard, constants, snapshot_download
+from huggingface_hub import ModelCard, snapshot_download
 
 from hf_decision import DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
@@ -23,7 +23,6 @@ from hf_decision.hub import (
     save_agent_folder,
 )
 from tests.conftest import tiny_cartpole_model
-from tests.hub_server import FakeHub
 
 AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json"}
 TOKEN = "hf_fake_write_token"
@@ -84,25 +83,6 @@ def same_actions(agent_a, agent_b, steps=12, seed=0) -> bool:
         agent_a.observe(rewards, dones)
         agent_b.observe(rewards, dones)
     return True
-
-
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    """The fake Hub, with huggingface_hub pointed at it and online for this test only."""
-    with FakeHub() as fake:
-        monkeypatch.setenv("HF_ENDPOINT", fake.url)
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        # huggingface_hub reads HF_ENDPOINT at import time into these two constants.
-        monkeypatch.setattr(constants, "ENDPOINT", fake.url)
-        monkeypatch.setattr(
-            constants, "HUGGINGFACE_CO_URL_TEMPLATE", fake.url + "/{repo_id}/resolve/{revision}/{filename}"
-        )
-        monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
-        monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(tmp_path / "agent_harnesses.json"))
-        yield fake
-        assert fake.unhandled == []
 
 
 # --- the model card ---

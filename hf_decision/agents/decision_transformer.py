@@ -87,7 +87,7 @@ class DecisionTransformerAgent:
         self.next_timestep[index] = 0
         self.next_return[index] = self.target[index]
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(
         self, observations: np.ndarray | torch.Tensor, last_reward: float | np.ndarray | None = None
     ) -> np.ndarray:

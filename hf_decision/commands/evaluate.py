@@ -1,4 +1,5 @@
-"""Evaluate a Decision Transformer (checkpoint folder or Hub id) in its environment at one or several target returns.
+"""Evaluate an agent (checkpoint folder or Hub id) in its environment: a Decision Transformer at one or several
+target returns, a DQN Q-network greedily, a REINFORCE policy by the mode of π.
 
     python scripts/evaluate.py --model_name_or_path runs/dt-cartpole-v1 --target_returns 500 250 --n_episodes 20
 
@@ -13,9 +14,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
+from transformers import AutoModel, HfArgumentParser
 
-from hf_decision import DecisionTransformerModel
+import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
 from hf_decision.hub import per_target_results, results_table
@@ -23,7 +24,7 @@ from hf_decision.hub import per_target_results, results_table
 
 @dataclass
 class EvaluateArguments:
-    model_name_or_path: str = field(metadata={"help": "Checkpoint folder or Hub id of a Decision Transformer."})
+    model_name_or_path: str = field(metadata={"help": "Checkpoint folder or Hub id of an hf_decision agent."})
     revision: str | None = field(default=None, metadata={"help": "Hub revision (branch, tag or commit) to load."})
     env_id: str | None = field(default=None, metadata={"help": "Gymnasium id; default: the model config's env_id."})
     target_returns: list[float] | None = field(
@@ -39,7 +40,7 @@ class EvaluateArguments:
 
 def main(args: EvaluateArguments) -> dict:
     kwargs = {"revision": args.revision} if args.revision else {}
-    model = DecisionTransformerModel.from_pretrained(args.model_name_or_path, **kwargs)
+    model = AutoModel.from_pretrained(args.model_name_or_path, **kwargs)
     env_id = args.env_id or model.config.env_id
     if not env_id:
         raise ValueError(f"{args.model_name_or_path} stores no env_id: pass --env_id")

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from transformers import HfArgumentParser
+from transformers import AutoModel, HfArgumentParser
 
-from hf_decision import DecisionTransformerModel
+import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
 from hf_decision.hub import per_target_results, push_agent_to_hub, results_table, save_agent_folder
@@ -77,7 +77,7 @@ def main(args: PushArguments) -> dict:
     if not args.repo_id and not args.local_dir:
         raise ValueError("nothing to do: pass --repo_id (push to the Hub) and/or --local_dir (write the folder)")
     model_dir = Path(args.model_dir)
-    model = DecisionTransformerModel.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir)
     env_id = model.config.env_id
     if not env_id:
         raise ValueError(f"{model_dir}/config.json stores no env_id; the card and the evaluation need one")

@@ -66,6 +66,9 @@ class ModelArguments:
     positional_embedding: str = field(
         default="constant", metadata={"help": "GPT-2 positions: 'constant' (wpe[0]) or 'sequence' (wpe[0..3K-1])."}
     )
+    condition_on_returns: bool = field(
+        default=True, metadata={"help": "False trains behaviour cloning (BC): the same model, blind to returns."}
+    )
 
 
 def build_model(model_args: ModelArguments, dataset_info: dict) -> DecisionTransformerModel:
@@ -77,6 +80,7 @@ def build_model(model_args: ModelArguments, dataset_info: dict) -> DecisionTrans
         target_returns=model_args.target_returns,
         action_tanh=model_args.action_tanh,
         positional_embedding=model_args.positional_embedding,
+        condition_on_returns=model_args.condition_on_returns,
         resid_pdrop=model_args.dropout,
         embd_pdrop=model_args.dropout,
         attn_pdrop=model_args.dropout,

@@ -27,7 +27,8 @@ SB3_ALGOS = ("PPO", "A2C", "DQN", "SAC", "TD3")
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 POLICY_SPECS = (
     '"random", "sb3:PATH" (or a PATH ending in .zip), "dt:PATH" or "dt:PATH@TARGET_RETURN" (an hf_decision Decision '
-    "Transformer checkpoint, folder or Hub id), or an object with `act` and `observe`"
+    'Transformer checkpoint, folder or Hub id), "dqn:PATH" (a Q-network, greedy), "pg:PATH" (a REINFORCE policy, '
+    "sampling), or an object with `act` and `observe`"
 )
 
 
@@ -154,7 +155,9 @@ def make_policy(
     Args:
         spec: `"random"`; `"sb3:PATH"` or a PATH ending in `.zip` (an SB3 model, algorithm detected);
             `"dt:PATH"` / `"dt:PATH@TARGET"` (a Decision Transformer checkpoint conditioned on TARGET, default the
-            first target return of its config); or an object that already has `act`, returned as is.
+            first target return of its config); `"dqn:PATH"` (an hf_decision Q-network, acting greedily);
+            `"pg:PATH"` (an hf_decision REINFORCE policy, sampling its actions); or an object that already has `act`,
+            returned as is.
         env: the (vector) env the policy acts on; its single-env action space is used by `"random"`.
         seed: seeds the policy's sampling.
         num_envs: environments acted in at once (default: `env.num_envs`, or 1); a DT keeps one context each.
@@ -179,4 +182,15 @@ def make_policy(
         return DecisionTransformerAgent.from_pretrained(
             path, target_return=float(target) if target else None, num_envs=num_envs or getattr(env, "num_envs", 1)
         )
+    if spec.startswith("dqn:"):
+        from hf_decision.agents import QNetworkAgent
+
+        return QNetworkAgent.from_pretrained(spec[len("dqn:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
+    if spec.startswith("pg:"):
+        from hf_decision.agents import PolicyAgent
+
+        agent = PolicyAgent.from_pretrained(spec[len("pg:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
+        agent.deterministic = False
+        agent.generator.manual_seed(seed or 0)
+        return agent
     raise ValueError(f"unknown policy {spec!r}; expected {POLICY_SPECS}")

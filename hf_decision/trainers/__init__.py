@@ -4,11 +4,21 @@ from hf_decision.trainers.base import OfflineRLTrainer, parameter_groups
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
 from hf_decision.trainers.decision_trainer import DecisionTransformerTrainer
+from hf_decision.trainers.dqn_config import DQNConfig
+from hf_decision.trainers.dqn_trainer import DQNTrainer
+from hf_decision.trainers.pg_config import PolicyGradientConfig
+from hf_decision.trainers.pg_trainer import PolicyGradientTrainer
+from hf_decision.trainers.rl_config import RLTrainingConfig
 
 __all__ = [
+    "DQNConfig",
+    "DQNTrainer",
     "DecisionTransformerTrainer",
     "DecisionTransformerTrainingConfig",
     "EnvironmentEvaluationCallback",
     "OfflineRLTrainer",
+    "PolicyGradientConfig",
+    "PolicyGradientTrainer",
+    "RLTrainingConfig",
     "parameter_groups",
 ]

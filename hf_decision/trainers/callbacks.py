@@ -39,7 +39,7 @@ class EnvironmentEvaluationCallback(TrainerCallback):
             result = evaluate(
                 model,
                 config.env_id,
-                target_return=self.targets or config.target_returns,
+                target_return=self.targets or getattr(config, "target_returns", None),
                 n_episodes=self.episodes,
                 num_envs=self.num_envs,
                 seed=self.seed,
@@ -48,10 +48,11 @@ class EnvironmentEvaluationCallback(TrainerCallback):
             model.train(was_training)
         per_target = result.get("per_target", {result["target_return"]: result})
         for target, r in per_target.items():
-            logs[f"eval_env/return@{target:g}"] = r["mean_return"]
-            logs[f"eval_env/return_std@{target:g}"] = r["std_return"]
+            at = "" if target is None else f"@{target:g}"
+            logs[f"eval_env/return{at}"] = r["mean_return"]
+            logs[f"eval_env/return_std{at}"] = r["std_return"]
             if r["normalized_score"] is not None:
-                logs[f"eval_env/normalized_score@{target:g}"] = r["normalized_score"]
+                logs[f"eval_env/normalized_score{at}"] = r["normalized_score"]
             self.history.append(
                 {"step": step, "target_return": target, "mean": r["mean_return"], "std": r["std_return"]}
             )

@@ -318,3 +318,19 @@ def test_hopper_random_collection_round_trip(tmp_path):
     assert loaded.to_dict() == dataset.to_dict()
     assert sum(len(r) for r in loaded["rewards"]) >= 2000
     assert all(t[-1] or o[-1] for t, o in zip(loaded["terminals"], loaded["timeouts"], strict=True))
+
+
+@pytest.mark.parametrize("kind", ["dqn", "pg"])
+def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
+    import torch
+
+    from hf_decision.agents import PolicyAgent, QNetworkAgent
+    from hf_decision.models import PolicyConfig, PolicyModel, QNetworkConfig, QNetworkModel
+
+    torch.manual_seed(0)
+    model = QNetworkModel(QNetworkConfig(hidden_sizes=[8])) if kind == "dqn" else PolicyModel(PolicyConfig())
+    model.save_pretrained(tmp_path / kind)
+    policy = make_policy(f"{kind}:{tmp_path / kind}", gym.make_vec("CartPole-v1", num_envs=2), seed=1)
+    assert isinstance(policy, QNetworkAgent if kind == "dqn" else PolicyAgent) and policy.num_envs == 2
+    dataset = collect("CartPole-v1", policy, num_episodes=3, num_envs=2, seed=0)
+    assert len(dataset) == 3 and all(set(a) <= {0, 1} for a in dataset["actions"])

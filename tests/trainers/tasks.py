@@ -49,3 +49,52 @@ class SignRewardEnv(gym.Env):
 
 if ENV_ID not in gym.registry:
     gym.register(ENV_ID, entry_point=SignRewardEnv)
+
+
+DISCRETE_ENV_ID = "hf_decision_tests/TwoArm-v0"
+
+
+class TwoArmEnv(gym.Env):
+    """Action 1 earns 1 and action 0 earns 0, for `HORIZON` steps; the observation is the step counter.
+
+    With discount γ the optimal values are Q*(t, a) = a + Σ_{h=1}^{HORIZON−t−1} γ^h.
+    """
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return observation(0), {}
+
+    def step(self, action):
+        self.t += 1
+        return observation(self.t), float(action), self.t >= HORIZON, False, {}
+
+
+def optimal_two_arm_q(gamma: float) -> np.ndarray:
+    """Q*(t, a) of `TwoArmEnv`, `[HORIZON, 2]`."""
+    future = np.array([sum(gamma**h for h in range(1, HORIZON - t)) for t in range(HORIZON)])
+    return np.stack([future, 1.0 + future], axis=1)
+
+
+def two_arm_dataset(episodes: int = 40, seed: int = 0):
+    """Uniformly random actions in `TwoArmEnv`, as a canonical episode dataset."""
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(0, 2, size=(episodes, HORIZON))
+    obs = np.tile(np.stack([observation(t) for t in range(HORIZON)]), (episodes, 1))
+    terminals = np.zeros(episodes * HORIZON, bool)
+    terminals[HORIZON - 1 :: HORIZON] = True
+    return dataset_from_flat(
+        obs,
+        actions.reshape(-1),
+        actions.reshape(-1).astype(np.float32),
+        terminals,
+        np.zeros_like(terminals),
+        [HORIZON] * episodes,
+    )
+
+
+if DISCRETE_ENV_ID not in gym.registry:
+    gym.register(DISCRETE_ENV_ID, entry_point=TwoArmEnv)

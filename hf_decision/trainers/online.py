@@ -1,0 +1,277 @@
+"""Data from the latest policy, served to a `Trainer` as an iterable dataset of ready batches.
+
+- `ReplayBuffer` + `EpsilonGreedyReplay` (online DQN): every round, ε-greedy actions of the current Q-network step
+  a gymnasium vector env for `train_frequency` env steps into the buffer, then `gradient_steps` uniform batches are
+  drawn from it.
+- `OnPolicyEpisodes` (REINFORCE): every batch is `episodes_per_batch` whole episodes sampled from the current policy.
+
+The sources run in the training process (no data-loader workers), so the model they act with is the one being
+trained. `OnlineSourceMixin` gives a trainer the data loader, `env_steps` in its logs and the sources' state in
+its checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from hf_decision.evaluation import rollout
+
+ONLINE_STATE_FILE = "online_state.json"
+REPLAY_BUFFER_FILE = "replay_buffer.npz"
+
+
+class ReplayBuffer:
+    """A circular buffer of `(s, a, r, s', done)` transitions (numpy), sampled uniformly with a seeded generator."""
+
+    def __init__(self, capacity: int, state_dim: int, seed: int = 0):
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self.observations = np.zeros((capacity, state_dim), np.float32)
+        self.next_observations = np.zeros((capacity, state_dim), np.float32)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.dones = np.zeros(capacity, np.float32)
+        self.size = 0
+        self.position = 0
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, observations, actions, rewards, next_observations, dones) -> None:
+        """Append a batch of transitions (one per env), overwriting the oldest once full."""
+        index = (self.position + np.arange(len(actions))) % self.capacity
+        self.observations[index] = observations
+        self.actions[index] = actions
+        self.rewards[index] = rewards
+        self.next_observations[index] = next_observations
+        self.dones[index] = dones
+        self.position = int(index[-1] + 1) % self.capacity
+        self.size = min(self.size + len(actions), self.capacity)
+
+    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
+        """A uniform batch with replacement, keyed like `hf_decision.data.Transitions.collate`."""
+        index = self.rng.integers(self.size, size=batch_size)
+        return {
+            "observations": torch.from_numpy(self.observations[index]),
+            "actions": torch.from_numpy(self.actions[index]),
+            "rewards": torch.from_numpy(self.rewards[index]),
+            "next_observations": torch.from_numpy(self.next_observations[index]),
+            "dones": torch.from_numpy(self.dones[index]),
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        arrays = {name: getattr(self, name)[: self.size] for name in self._arrays()}
+        state = {"size": self.size, "position": self.position, "rng": self.rng.bit_generator.state}
+        return arrays | {"state": np.array(json.dumps(state))}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        meta = json.loads(str(state["state"]))
+        if meta["size"] > self.capacity:
+            raise ValueError(f"the saved buffer holds {meta['size']} transitions, more than capacity={self.capacity}")
+        for name in self._arrays():
+            getattr(self, name)[: meta["size"]] = state[name]
+        self.size, self.position = meta["size"], meta["position"]
+        self.rng.bit_generator.state = meta["rng"]
+
+    @staticmethod
+    def _arrays() -> tuple[str, ...]:
+        return ("observations", "next_observations", "actions", "rewards", "dones")
+
+
+def linear_schedule(start: float, end: float, duration: int) -> Callable[[int], float]:
+    """`start` → `end` linearly over `duration` steps, then `end`."""
+    return lambda step: end if step >= duration else start + (end - start) * step / max(duration, 1)
+
+
+class EpsilonGreedyReplay(IterableDataset):
+    """Online DQN data: ε-greedy collection from the current Q-network into a replay buffer, then sampled batches.
+
+    The first `learning_starts` env steps are uniformly random. After that each round steps the vector env
+    `ceil(train_frequency / num_envs)` times with ε = `epsilon(env_steps)` and yields `gradient_steps` batches.
+    Time-limit truncations are stored with `done = 0` (they bootstrap), terminations with `done = 1`; `s'` is the
+    true last observation of an episode (the vector env resets in the same step).
+    """
+
+    def __init__(
+        self,
+        get_model: Callable[[], Any],
+        env_id: str,
+        num_envs: int,
+        buffer: ReplayBuffer,
+        batch_size: int,
+        learning_starts: int,
+        train_frequency: int,
+        gradient_steps: int,
+        epsilon: Callable[[int], float],
+        seed: int = 0,
+        on_episodes: Callable[[np.ndarray], None] | None = None,
+    ):
+        self.get_model = get_model
+        self.env_id, self.num_envs, self.buffer = env_id, num_envs, buffer
+        self.batch_size, self.learning_starts = batch_size, learning_starts
+        self.train_frequency, self.gradient_steps = train_frequency, gradient_steps
+        self.epsilon, self.seed, self.on_episodes = epsilon, seed, on_episodes
+        self.env_steps = 0
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        envs = gym.wrappers.vector.RecordEpisodeStatistics(
+            gym.make_vec(
+                self.env_id,
+                num_envs=self.num_envs,
+                vectorization_mode="sync",
+                vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+            )
+        )
+        try:
+            observations, _ = envs.reset(seed=self.seed + self.env_steps)
+            while len(self.buffer) < self.learning_starts:
+                observations = self._step(envs, observations, epsilon=1.0)
+            while True:
+                for _ in range(-(-self.train_frequency // self.num_envs)):
+                    observations = self._step(envs, observations, self.epsilon(self.env_steps))
+                for _ in range(self.gradient_steps):
+                    yield self.buffer.sample(self.batch_size)
+        finally:
+            envs.close()
+
+    def _step(self, envs: gym.vector.VectorEnv, observations: np.ndarray, epsilon: float) -> np.ndarray:
+        actions = self.rng.integers(envs.single_action_space.n, size=self.num_envs)
+        if epsilon < 1.0:
+            model = self.get_model()
+            with torch.no_grad():
+                obs = torch.as_tensor(observations, dtype=torch.float32, device=model.device)
+                greedy = model(obs).q_values.argmax(dim=-1).cpu().numpy()
+            actions = np.where(self.rng.random(self.num_envs) < epsilon, actions, greedy)
+        next_observations, rewards, terminated, truncated, info = envs.step(actions)
+        ended = terminated | truncated
+        final = next_observations.copy()
+        if ended.any():
+            for i in np.flatnonzero(ended):
+                final[i] = info["final_obs"][i]
+            if self.on_episodes is not None:
+                self.on_episodes(np.asarray(info["episode"]["r"])[ended])
+        self.buffer.add(observations, actions, rewards, final, terminated.astype(np.float32))
+        self.env_steps += self.num_envs
+        return next_observations
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"env_steps": self.env_steps, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.env_steps = state["env_steps"]
+        self.rng.bit_generator.state = state["rng"]
+
+
+class OnPolicyEpisodes(IterableDataset):
+    """REINFORCE data: each item is `episodes_per_batch` whole episodes sampled from the current policy.
+
+    Batch `b` resets its episodes with seeds `seed + b·episodes_per_batch + j` and samples actions with a generator
+    seeded `seed + b`. Items: `observations [T, state_dim]`, `actions`, `rewards [T]`, `episode_index [T]`,
+    `timesteps [T]` and `num_episodes`.
+    """
+
+    def __init__(
+        self,
+        get_model: Callable[[], Any],
+        env_id: str,
+        num_envs: int,
+        episodes_per_batch: int,
+        seed: int = 0,
+        on_episodes: Callable[[np.ndarray], None] | None = None,
+    ):
+        self.get_model = get_model
+        self.env_id, self.num_envs, self.episodes_per_batch = env_id, num_envs, episodes_per_batch
+        self.seed, self.on_episodes = seed, on_episodes
+        self.batches = 0
+        self.env_steps = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from hf_decision.agents import PolicyAgent
+
+        while True:
+            model, batch = self.get_model(), self.batches
+            was_training = model.training
+            result = rollout(
+                lambda n, model=model, batch=batch: PolicyAgent(model, n, deterministic=False, seed=self.seed + batch),
+                self.env_id,
+                n_episodes=self.episodes_per_batch,
+                num_envs=self.num_envs,
+                seed=self.seed + batch * self.episodes_per_batch,
+                record=True,
+            )
+            model.train(was_training)
+            self.batches += 1
+            self.env_steps += int(result["lengths"].sum())
+            if self.on_episodes is not None:
+                self.on_episodes(result["returns"])
+            yield collate_episodes(result["episodes"])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches": self.batches, "env_steps": self.env_steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches, self.env_steps = state["batches"], state["env_steps"]
+
+
+def collate_episodes(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Concatenate recorded episodes into one flat batch with `episode_index` and `timesteps`."""
+    lengths = [len(e["rewards"]) for e in episodes]
+    actions = np.concatenate([e["actions"] for e in episodes])
+    return {
+        "observations": torch.from_numpy(np.concatenate([e["observations"] for e in episodes]).astype(np.float32)),
+        "actions": torch.from_numpy(actions.astype(np.int64 if actions.dtype.kind in "iu" else np.float32)),
+        "rewards": torch.from_numpy(np.concatenate([e["rewards"] for e in episodes]).astype(np.float32)),
+        "episode_index": torch.repeat_interleave(torch.arange(len(episodes)), torch.tensor(lengths)),
+        "timesteps": torch.cat([torch.arange(n) for n in lengths]),
+        "num_episodes": len(episodes),
+    }
+
+
+class OnlineSourceMixin:
+    """For trainers whose `train_dataset` is an online source: a plain data loader (the source yields batches and
+    must run in this process), `env_steps` in every log, and the source's state (and replay buffer) in checkpoints.
+    """
+
+    online_source: EpsilonGreedyReplay | OnPolicyEpisodes | None = None
+
+    def get_train_dataloader(self) -> DataLoader:
+        if self.online_source is None:
+            return super().get_train_dataloader()
+        return DataLoader(self.online_source, batch_size=None, num_workers=0)
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self.online_source is not None:
+            logs["env_steps"] = self.online_source.env_steps
+        super().log(logs, start_time)
+
+    def save_extra_state(self, folder: str) -> None:
+        super().save_extra_state(folder)
+        if self.online_source is None:
+            return
+        with open(os.path.join(folder, ONLINE_STATE_FILE), "w") as f:
+            json.dump(self.online_source.state_dict(), f)
+        buffer = getattr(self.online_source, "buffer", None)
+        if buffer is not None:
+            np.savez(os.path.join(folder, REPLAY_BUFFER_FILE), **buffer.state_dict())
+
+    def load_extra_state(self, folder: str) -> None:
+        super().load_extra_state(folder)
+        if self.online_source is None:
+            return
+        with open(os.path.join(folder, ONLINE_STATE_FILE)) as f:
+            self.online_source.load_state_dict(json.load(f))
+        buffer = getattr(self.online_source, "buffer", None)
+        if buffer is not None:
+            with np.load(os.path.join(folder, REPLAY_BUFFER_FILE)) as saved:
+                buffer.load_state_dict(dict(saved))

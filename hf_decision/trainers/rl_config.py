@@ -1,0 +1,43 @@
+"""Training arguments every hf_decision algorithm shares: `TrainingArguments` plus evaluation in the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+
+@dataclass
+class RLTrainingConfig(TrainingArguments):
+    # --- evaluation in the environment ---
+    eval_env_steps: int = field(
+        default=0, metadata={"help": "Evaluate in the environment every N optimizer steps (0: never)."}
+    )
+    eval_env_episodes: int = field(default=10, metadata={"help": "Episodes per evaluation (and target return)."})
+    eval_env_num_envs: int = field(default=10, metadata={"help": "Parallel environments during evaluation."})
+    eval_target_returns: list[float] | None = field(
+        default=None,
+        metadata={"help": "Unscaled target returns to evaluate (Decision Transformer); default: the model config's."},
+    )
+    nonfinite_loss: str = field(
+        default="raise",
+        metadata={
+            "help": "What a NaN/inf training loss does: 'raise' stops training with NonFiniteLossError naming the "
+            "step and batch; 'skip' drops that batch's gradient (no parameter update from it) and logs the count "
+            "of skipped batches as `nonfinite_skipped`."
+        },
+    )
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Kept False: batches are built by hf_decision, not from dataset columns."}
+    )
+    logging_steps: float = field(default=100, metadata={"help": "Log every N optimizer steps."})
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("eval_env_episodes", "eval_env_num_envs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.nonfinite_loss not in ("raise", "skip"):
+            raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {self.nonfinite_loss!r}")
+        if self.eval_env_steps < 0:
+            raise ValueError(f"eval_env_steps must be >= 0, got {self.eval_env_steps}")
