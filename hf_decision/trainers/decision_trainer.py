@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore
 from hf_decision.models.decision_transformer import DecisionTransformerModel
+from hf_decision.models.decision_transformer.modeling_decision_transformer import use_fast_dropout
 from hf_decision.trainers.base import OfflineRLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
@@ -61,6 +62,8 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
         collator = DecisionCollator(
             store, config.context_length, config.return_scale, config.state_mean, config.state_std
         )
+        if args.fast_dropout:
+            use_fast_dropout(model)
         callbacks = list(callbacks or [])
         if args.eval_env_steps > 0:
             callbacks.append(EnvironmentEvaluationCallback(args))
