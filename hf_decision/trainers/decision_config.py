@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from transformers import TrainingArguments
+from hf_decision.trainers.rl_config import RLTrainingConfig
 
 
 @dataclass
-class DecisionTransformerTrainingConfig(TrainingArguments):
+class DecisionTransformerTrainingConfig(RLTrainingConfig):
+    """`RLTrainingConfig` (transformers' `TrainingArguments`, evaluation in the environment, the non-finite loss
+    policy) plus the language-modeling term and the DT's optimization knobs."""
+
     # --- the λ·language-modeling term (Reid et al. 2022) ---
     lm_coef: float = field(
         default=0.0,
@@ -64,25 +67,6 @@ class DecisionTransformerTrainingConfig(TrainingArguments):
         },
     )
 
-    nonfinite_loss: str = field(
-        default="raise",
-        metadata={
-            "help": "What a NaN/inf training loss does: 'raise' stops training with NonFiniteLossError naming the "
-            "step and batch; 'skip' drops that batch's gradient (no parameter update from it) and logs the count "
-            "of skipped batches as `nonfinite_skipped`."
-        },
-    )
-
-    # --- evaluation in the environment ---
-    eval_env_steps: int = field(
-        default=0, metadata={"help": "Evaluate in the environment every N optimizer steps (0: never)."}
-    )
-    eval_env_episodes: int = field(default=10, metadata={"help": "Episodes per target return and evaluation."})
-    eval_env_num_envs: int = field(default=10, metadata={"help": "Parallel environments during evaluation."})
-    eval_target_returns: list[float] | None = field(
-        default=None, metadata={"help": "Unscaled target returns to evaluate; default: the model config's."}
-    )
-
     # --- transformers defaults changed to the DT recipe ---
     per_device_train_batch_size: int = field(default=64, metadata={"help": "Windows per device and micro-step."})
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate."})
@@ -92,10 +76,6 @@ class DecisionTransformerTrainingConfig(TrainingArguments):
         default="constant_with_warmup", metadata={"help": "Learning-rate schedule after warmup."}
     )
     max_grad_norm: float = field(default=0.25, metadata={"help": "Gradient-norm clipping."})
-    remove_unused_columns: bool = field(
-        default=False, metadata={"help": "Kept False: the DT batches are built by the collator."}
-    )
-    logging_steps: float = field(default=100, metadata={"help": "Log every N optimizer steps."})
 
     def __post_init__(self):
         super().__post_init__()
@@ -103,10 +83,6 @@ class DecisionTransformerTrainingConfig(TrainingArguments):
             raise ValueError(f"lm_coef must be >= 0, got {self.lm_coef}")
         if self.window_sampling not in ("length", "windows"):
             raise ValueError(f"window_sampling must be 'length' or 'windows', got {self.window_sampling!r}")
-        if self.nonfinite_loss not in ("raise", "skip"):
-            raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {self.nonfinite_loss!r}")
-        for name in ("lm_batch_size", "lm_block_size", "eval_env_episodes", "eval_env_num_envs"):
+        for name in ("lm_batch_size", "lm_block_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.eval_env_steps < 0:
-            raise ValueError(f"eval_env_steps must be >= 0, got {self.eval_env_steps}")

@@ -152,3 +152,13 @@ def test_q_network_agent_is_greedy_and_epsilon_explores():
     assert np.array_equal(greedy, model(torch.from_numpy(obs)).q_values.argmax(-1).numpy())
     explored = QNetworkAgent(model, num_envs=200, epsilon=1.0, seed=3).act(obs)
     assert 60 < (explored != greedy).sum() < 140  # uniform random actions disagree about half the time
+
+
+def test_dqn_and_pg_configs_share_the_non_finite_loss_policy(tmp_path):
+    from hf_decision.trainers import PolicyGradientConfig
+
+    assert dqn_args(tmp_path, nonfinite_loss="skip").nonfinite_loss == "skip"
+    with pytest.raises(ValueError, match="nonfinite_loss must be 'raise' or 'skip'"):
+        dqn_args(tmp_path, nonfinite_loss="ignore")
+    with pytest.raises(ValueError, match="nonfinite_loss"):
+        PolicyGradientConfig(output_dir=str(tmp_path), env_id=DISCRETE_ENV_ID, max_steps=1, nonfinite_loss="zero")
