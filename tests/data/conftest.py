@@ -1,5 +1,7 @@
 import numpy as np
+import pyarrow as pa
 import pytest
+from datasets import Dataset
 
 from hf_decision.data import dataset_from_flat
 
@@ -40,3 +42,17 @@ def episodes():
 @pytest.fixture
 def dataset(episodes):
     return dataset_from_flat(**episodes)
+
+
+def table_dataset(**columns) -> Dataset:
+    """Two valid episodes (3 and 2 steps, state_dim 2, act_dim 1) as list columns; `columns` replace or (None) drop
+    columns."""
+    base = {
+        "observations": [[[0.0, 1.0]] * 3, [[1.0, 2.0]] * 2],
+        "actions": [[[0.5]] * 3, [[0.1]] * 2],
+        "rewards": [[1.0, 1.0, 1.0], [2.0, 2.0]],
+        "terminals": [[False, False, True], [False, True]],
+        "timeouts": [[False] * 3, [False] * 2],
+    }
+    base.update(columns)
+    return Dataset(pa.table({k: v for k, v in base.items() if v is not None}))

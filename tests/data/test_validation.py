@@ -1,24 +1,10 @@
 """Every class of bad input is refused at the boundary, naming the column (and the episode where one is at fault)."""
 
 import numpy as np
-import pyarrow as pa
 import pytest
-from datasets import Dataset
 
 from hf_decision.data import canonicalize, dataset_from_flat, load_trajectories
-from tests.data.conftest import make_episodes
-
-
-def table_dataset(**columns) -> Dataset:
-    base = {
-        "observations": [[[0.0, 1.0]] * 3, [[1.0, 2.0]] * 2],
-        "actions": [[[0.5]] * 3, [[0.1]] * 2],
-        "rewards": [[1.0, 1.0, 1.0], [2.0, 2.0]],
-        "terminals": [[False, False, True], [False, True]],
-        "timeouts": [[False] * 3, [False] * 2],
-    }
-    base.update(columns)
-    return Dataset(pa.table({k: v for k, v in base.items() if v is not None}))
+from tests.data.conftest import make_episodes, table_dataset
 
 
 def test_the_base_table_is_valid():

@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from datasets import Dataset
 from safetensors.torch import load_file, save_file
 
 from hf_decision import DecisionTransformerModel
@@ -25,20 +24,8 @@ from hf_decision.data import canonicalize, load_trajectories
 from hf_decision.models.base import CheckpointError, UnsafeCheckpointError
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
 from tests.conftest import random_window, tiny_dt_config
+from tests.data.conftest import table_dataset as episodes
 from tests.trainers.tasks import two_behaviour_dataset
-
-
-def episodes(**columns) -> Dataset:
-    """Two valid episodes (3 and 2 steps, state_dim 2, act_dim 1); `columns` replace or (None) drop columns."""
-    base = {
-        "observations": [[[0.0, 1.0]] * 3, [[1.0, 2.0]] * 2],
-        "actions": [[[0.5]] * 3, [[0.1]] * 2],
-        "rewards": [[1.0, 1.0, 1.0], [2.0, 2.0]],
-        "terminals": [[False, False, True], [False, True]],
-        "timeouts": [[False] * 3, [False] * 2],
-    }
-    base.update(columns)
-    return Dataset(pa.table({k: v for k, v in base.items() if v is not None}))
 
 
 def write_parquet(tmp_path: Path, **columns) -> Path:
