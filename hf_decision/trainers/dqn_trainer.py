@@ -113,7 +113,10 @@ class DQNTrainer(OnlineSourceMixin, OfflineRLTrainer):
         """θ' ← τ·θ + (1 − τ)·θ' (τ = 1: a copy of θ)."""
         online = self.accelerator.unwrap_model(self.model).state_dict()
         for name, target in self.target_model.state_dict().items():
-            target.lerp_(online[name], self.args.tau) if self.args.tau < 1 else target.copy_(online[name])
+            if self.args.tau < 1:
+                target.lerp_(online[name], self.args.tau)
+            else:
+                target.copy_(online[name])
 
     def save_extra_state(self, folder: str) -> None:
         super().save_extra_state(folder)
