@@ -39,9 +39,6 @@ def test_target_network_changes_only_at_its_refresh(tmp_path):
     trainer = DQNTrainer(q_network(), dqn_args(tmp_path, max_steps=7), train_dataset=two_arm_dataset())
     snapshots = []
 
-    class Snapshot(torch.nn.Module):
-        pass
-
     from transformers import TrainerCallback
 
     class Record(TrainerCallback):
