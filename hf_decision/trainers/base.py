@@ -95,7 +95,12 @@ class OfflineRLTrainer(Trainer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False
-        self._loss_parts: dict[str, list[torch.Tensor]] = defaultdict(list)
+        # Logged parts: a running (sum, count) per name, accumulated in place. Keeping one tensor per step until
+        # the next log instead pins small allocations all over the heap between the steps' large transient
+        # ones, so the allocator cannot return freed memory and RSS creeps up over long logging intervals.
+        self._loss_sums: dict[str, torch.Tensor] = {}
+        self._loss_counts: dict[str, int] = defaultdict(int)
+        self._pending_parts: dict[str, torch.Tensor] | None = None  # this micro-batch's, until checked finite
         policy = getattr(self.args, "nonfinite_loss", "raise")
         if policy not in NONFINITE_LOSS_POLICIES:
             raise ValueError(f"nonfinite_loss must be one of {NONFINITE_LOSS_POLICIES}, got {policy!r}")
@@ -104,15 +109,28 @@ class OfflineRLTrainer(Trainer):
 
     def record_loss_parts(self, **parts: torch.Tensor) -> None:
         """Keep detached loss parts of one micro-batch for the next log (no device sync here)."""
-        if self.model.training:
-            for name, value in parts.items():
-                self._loss_parts[name].append(value.detach().float())
+        if not self.model.training:
+            return
+        parts = {name: value.detach().float() for name, value in parts.items()}
+        if self._pending_parts is not None:  # inside `training_step`: kept once the loss is known to be finite
+            self._pending_parts.update(parts)
+        else:
+            self._accumulate_parts(parts)
+
+    def _accumulate_parts(self, parts: dict[str, torch.Tensor]) -> None:
+        for name, value in parts.items():
+            if name in self._loss_sums:
+                self._loss_sums[name].add_(value)
+            else:
+                self._loss_sums[name] = value.clone()
+            self._loss_counts[name] += 1
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if "loss" in logs and self._loss_parts:
-            for name, values in self._loss_parts.items():
-                logs[name] = round(torch.stack(values).mean().item(), 6)
-            self._loss_parts.clear()
+        if "loss" in logs and self._loss_sums:
+            for name, total in self._loss_sums.items():
+                logs[name] = round(total.item() / self._loss_counts[name], 6)
+            self._loss_sums.clear()
+            self._loss_counts.clear()
         if "loss" in logs and getattr(self.args, "nonfinite_loss", "raise") == "skip":
             logs["nonfinite_skipped"] = self._nonfinite_skipped
             self._nonfinite_skipped = 0
@@ -123,15 +141,18 @@ class OfflineRLTrainer(Trainer):
         step = self.state.global_step
         index = self._micro_batch[1] + 1 if self._micro_batch[0] == step else 0
         self._micro_batch = (step, index)
-        recorded = {name: len(values) for name, values in self._loss_parts.items()}
-        loss = super().training_step(model, inputs, num_items_in_batch)
+        self._pending_parts = {}
+        try:
+            loss = super().training_step(model, inputs, num_items_in_batch)
+            parts = self._pending_parts
+        finally:
+            self._pending_parts = None
         bad_processes = self._nonfinite_processes(loss)
         if not bad_processes:
+            self._accumulate_parts(parts)
             return loss
-        parts = {
-            name: values[-1].item() for name, values in self._loss_parts.items() if len(values) > recorded.get(name, 0)
-        }
-        values = ", ".join(f"{name}={value}" for name, value in (parts or {"loss": loss.item()}).items())
+        shown = {name: value.item() for name, value in parts.items()} or {"loss": loss.item()}
+        values = ", ".join(f"{name}={value}" for name, value in shown.items())
         where = (
             f"at optimizer step {step + 1} (batch {step * self.args.gradient_accumulation_steps + index} counted from "
             f"the start of training, micro-batch {index} of the step)"
@@ -144,11 +165,7 @@ class OfflineRLTrainer(Trainer):
             raise NonFiniteLossError(
                 f"non-finite training loss {where}. Set nonfinite_loss='skip' to skip such batches instead."
             )
-        model.zero_grad(set_to_none=True)  # no gradient, so the optimizer moves no parameter
-        for name, count in recorded.items():
-            del self._loss_parts[name][count:]
-        for name in set(self._loss_parts) - set(recorded):
-            del self._loss_parts[name]
+        model.zero_grad(set_to_none=True)  # no gradient, so the optimizer moves no parameter; its parts are dropped
         self._nonfinite_skipped += 1
         logger.warning("skipped a batch with a non-finite training loss %s", where)
         return loss
@@ -163,8 +180,7 @@ class OfflineRLTrainer(Trainer):
     def record_metrics(self, **metrics: float) -> None:
         """Keep scalar metrics (e.g. returns of online episodes) for the next log, averaged like loss parts."""
         if self.model.training:
-            for name, value in metrics.items():
-                self._loss_parts[name].append(torch.tensor(float(value)))
+            self._accumulate_parts({name: torch.tensor(float(value)) for name, value in metrics.items()})
 
     def save_extra_state(self, folder: str) -> None:
         """Write the subclass's extra training state into checkpoint `folder` (the main process only)."""

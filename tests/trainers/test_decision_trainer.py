@@ -78,11 +78,15 @@ def test_lambda_zero_builds_no_text_pipeline(tmp_path, monkeypatch):
     assert all("lm_loss" not in entry for entry in trainer.state.log_history)
 
 
-def test_both_loss_parts_are_logged(tmp_path):
-    trainer = make_trainer(tmp_path, lm_coef=0.5, language_batches=FixedText(), max_steps=3)
+@pytest.mark.parametrize("logging_steps", [1, 2])
+def test_both_loss_parts_are_logged(tmp_path, logging_steps):
+    """Each part is logged as its mean over the logging interval, like the loss: so loss = action + λ·lm holds."""
+    trainer = make_trainer(
+        tmp_path, lm_coef=0.5, language_batches=FixedText(), max_steps=4, logging_steps=logging_steps
+    )
     trainer.train()
     logged = [entry for entry in trainer.state.log_history if "loss" in entry]
-    assert len(logged) == 3
+    assert len(logged) == 4 // logging_steps
     for entry in logged:
         assert entry["loss"] == pytest.approx(entry["action_loss"] + 0.5 * entry["lm_loss"], rel=1e-4)
 
