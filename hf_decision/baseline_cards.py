@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelCard, ModelCardData
-
-import hf_decision
 from hf_decision.models.policy import PolicyModel
 from hf_decision.models.q_network import QNetworkModel
 
@@ -97,57 +93,16 @@ def model_rows(model) -> list[tuple]:
     ]
 
 
-def render_baseline_card(
-    model,
-    *,
-    per_target: Mapping[Any, Mapping[str, Any]],
-    dataset_id: str | None,
-    hub_dataset: str | None,
-    training: Mapping[str, Any],
-    dataset_rows: list[tuple] | None,
-    plot_path: str | Path | None,
-    video_path: str | Path | None,
-    repo_id: str | None,
-    license: str,
-) -> tuple[ModelCard, tuple[str, ...]]:
-    """The card of a Q-network or policy and the tags it must carry (checked by `hub.check_model_card`)."""
-    from hf_decision.hub import LIBRARY_NAME, _episodes, _eval_result, _format_value, results_table
+def baseline_card_content(model, dataset_id: str | None, training: Mapping[str, Any]) -> tuple[tuple, str, dict]:
+    """What the card of a Q-network or policy adds to the shared layout (`hub.render_model_card`): its tags (checked
+    by `hub.check_model_card`), its default model name and the fields of `baseline_model_card.md`."""
+    from hf_decision.hub import _format_value
 
-    env_id = model.config.env_id
     profile = card_profile(model)
     tags = (*profile["tags"], *(("offline-rl",) if dataset_id else ()))
-    model_name = (repo_id or f"{profile['algorithm'].lower()}-{env_id}").rstrip("/").split("/")[-1]
-    eval_metadata = [_eval_result(env_id, target, r) for target, r in per_target.items()]
-    card_data = ModelCardData(
-        library_name=LIBRARY_NAME,
-        license=license,
-        pipeline_tag="reinforcement-learning",
-        tags=[*tags, env_id],
-        datasets=[hub_dataset] if hub_dataset else None,
-        model_name=model_name if eval_metadata else None,
-        eval_results=eval_metadata or None,
-    )
     training_rows = [
         (label, _format_value(training[name])) for name, label in TRAINING_FIELDS.items() if name in training
     ]
-    card = ModelCard.from_template(
-        card_data,
-        template_str=BASELINE_CARD_TEMPLATE.read_text(encoding="utf-8"),
-        model_name=model_name,
-        env_id=env_id,
-        repo_id=repo_id or "path/to/agent-folder",
-        model_rows=model_rows(model),
-        eval_table=results_table(per_target) if per_target else None,
-        eval_episodes=_episodes(per_target),
-        dataset_id=dataset_id,
-        hub_dataset=hub_dataset,
-        dataset_rows=dataset_rows,
-        training_rows=training_rows,
-        plot_file=Path(plot_path).name if plot_path is not None else None,
-        video_file=Path(video_path).name if video_path is not None else None,
-        license=license,
-        version=hf_decision.__version__,
-        **{key: profile[key] for key in ("algorithm", "agent_class", "model_class", "acting", "description")},
-        citation=profile["citation"],
-    )
-    return card, tags
+    fields = {key: profile[key] for key in ("algorithm", "agent_class", "model_class", "acting", "description")}
+    fields.update(model_rows=model_rows(model), training_rows=training_rows, citation=profile["citation"])
+    return tags, f"{profile['algorithm'].lower()}-{model.config.env_id}", fields

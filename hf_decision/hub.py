@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -131,66 +132,95 @@ def render_model_card(
     if not config.env_id:
         raise ValueError("model.config.env_id is required: the card's tags and model-index name the environment")
     per_target = per_target_results(eval_results)
+    hub_dataset = dataset_id if is_hub_id(dataset_id) else None
+    training = _as_dict(training_args)
+    shared = dict(
+        env_id=config.env_id,
+        per_target=per_target,
+        repo_id=repo_id,
+        dataset_id=dataset_id,
+        hub_dataset=hub_dataset,
+        dataset_rows=_dataset_rows(dataset_statistics) if dataset_statistics else None,
+        plot_path=plot_path,
+        video_path=video_path,
+        license=license,
+    )
     if not isinstance(model, DecisionTransformerModel):
-        from hf_decision.baseline_cards import render_baseline_card
+        from hf_decision.baseline_cards import BASELINE_CARD_TEMPLATE, baseline_card_content
 
-        hub_dataset = dataset_id if is_hub_id(dataset_id) else None
-        card, tags = render_baseline_card(
-            model,
-            per_target=per_target,
-            dataset_id=dataset_id,
-            hub_dataset=hub_dataset,
-            training=_as_dict(training_args),
-            dataset_rows=_dataset_rows(dataset_statistics) if dataset_statistics else None,
-            plot_path=plot_path,
-            video_path=video_path,
-            repo_id=repo_id,
-            license=license,
-        )
+        tags, default_name, fields = baseline_card_content(model, dataset_id, training)
+        card = _render_card(BASELINE_CARD_TEMPLATE, tags=tags, default_name=default_name, **shared, **fields)
         check_model_card(card, env_id=config.env_id, n_results=len(per_target), dataset_id=hub_dataset, tags=tags)
         return card
     targets = list(config.target_returns or []) or list(per_target)
     if not targets:
         raise ValueError("model.config.target_returns is empty and no eval_results were given: no target return")
-    env_id = config.env_id
-    model_name = (repo_id or f"decision-transformer-{env_id}").rstrip("/").split("/")[-1]
     base_model = config.backbone_name_or_path if is_hub_id(config.backbone_name_or_path) else None
-    hub_dataset = dataset_id if is_hub_id(dataset_id) else None
+    card = _render_card(
+        MODEL_CARD_TEMPLATE,
+        tags=REQUIRED_TAGS,
+        default_name=f"decision-transformer-{config.env_id}",
+        base_model=base_model,
+        **shared,
+        usage_target=f"{targets[0]:g}",
+        model_rows=_model_rows(model, targets, base_model, training),
+        training_rows=_training_rows(training) if training else None,
+        language_loss=bool(training.get("lm_coef")),
+    )
+    check_model_card(
+        card, env_id=config.env_id, n_results=len(per_target), base_model=base_model, dataset_id=hub_dataset
+    )
+    return card
+
+
+def _render_card(
+    template: Traversable,
+    *,
+    env_id: str,
+    tags: Sequence[str],
+    default_name: str,
+    per_target: dict[float | None, dict[str, Any]],
+    repo_id: str | None,
+    dataset_id: str | None,
+    hub_dataset: str | None,
+    dataset_rows: list[tuple] | None,
+    plot_path: str | Path | None,
+    video_path: str | Path | None,
+    license: str,
+    base_model: str | None = None,
+    **fields: Any,
+) -> ModelCard:
+    """Render `template` with the metadata and fields every agent card shares, plus the template's own `fields`."""
+    model_name = (repo_id or default_name).rstrip("/").split("/")[-1]
     eval_metadata = [_eval_result(env_id, target, r) for target, r in per_target.items()]
     card_data = ModelCardData(
         library_name=LIBRARY_NAME,
         license=license,
         pipeline_tag="reinforcement-learning",
-        tags=[*REQUIRED_TAGS, env_id],
+        tags=[*tags, env_id],
         datasets=[hub_dataset] if hub_dataset else None,
         base_model=base_model,
         # `model_name` only names the model-index; without results it would be a stray metadata key.
         model_name=model_name if eval_metadata else None,
         eval_results=eval_metadata or None,
     )
-    training = _as_dict(training_args)
-    card = ModelCard.from_template(
+    return ModelCard.from_template(
         card_data,
-        template_str=MODEL_CARD_TEMPLATE.read_text(encoding="utf-8"),
+        template_str=template.read_text(encoding="utf-8"),
         model_name=model_name,
         env_id=env_id,
         repo_id=repo_id or "path/to/agent-folder",
-        usage_target=f"{targets[0]:g}",
-        model_rows=_model_rows(model, targets, base_model, training),
         eval_table=results_table(per_target) if per_target else None,
         eval_episodes=_episodes(per_target),
         dataset_id=dataset_id,
         hub_dataset=hub_dataset,
-        dataset_rows=_dataset_rows(dataset_statistics) if dataset_statistics else None,
-        training_rows=_training_rows(training) if training else None,
+        dataset_rows=dataset_rows,
         plot_file=Path(plot_path).name if plot_path is not None else None,
         video_file=Path(video_path).name if video_path is not None else None,
         license=license,
-        language_loss=bool(training.get("lm_coef")),
         version=hf_decision.__version__,
+        **fields,
     )
-    check_model_card(card, env_id=env_id, n_results=len(per_target), base_model=base_model, dataset_id=hub_dataset)
-    return card
 
 
 def check_model_card(
