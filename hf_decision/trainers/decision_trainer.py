@@ -12,7 +12,7 @@ from transformers import TrainerCallback
 
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore
 from hf_decision.models.decision_transformer import DecisionTransformerModel
-from hf_decision.models.decision_transformer.modeling_decision_transformer import use_fast_dropout
+from hf_decision.models.fast_dropout import use_fast_dropout
 from hf_decision.trainers.base import OfflineRLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig

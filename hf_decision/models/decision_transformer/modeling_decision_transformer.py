@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from os import PathLike
 
-import numpy as np
 import torch
 from torch import nn
 from transformers import GPT2Model
@@ -357,42 +356,6 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
                 raise ValueError(
                     f"timesteps must lie in [0, max_ep_len={config.max_ep_len}), got values in [{low}, {high}]"
                 )
-
-
-class FastDropout(nn.Dropout):
-    """`nn.Dropout` with the same distribution and a cheaper mask on CPU.
-
-    Each element is kept with probability 1 − p (to within 2⁻³²) and scaled by 1/(1 − p), as by `nn.Dropout`. On CPU,
-    torch draws a dropout mask one float Bernoulli sample at a time from its Mersenne Twister; here the mask comes from
-    32-bit words of numpy's SFC64 generator, about 5× faster, seeded by one draw from torch's generator, so
-    `torch.manual_seed` (and a checkpoint's RNG state) still fixes it. The masks differ from `nn.Dropout`'s for the
-    same seed. Other devices use torch's dropout.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0 or x.device.type != "cpu" or self.inplace:
-            return super().forward(x)
-        n = x.numel()
-        seed = int(torch.randint(2**62, ()))
-        bits = np.random.SFC64(seed).random_raw((n + 1) // 2).view(np.int32)[:n]  # uniform on [−2³¹, 2³¹)
-        mask = (bits < min(round((1.0 - self.p) * 2**32) - 2**31, 2**31 - 1)).astype(np.float32)
-        mask *= 1.0 / (1.0 - self.p)
-        return x * torch.from_numpy(mask).view(x.shape).to(x.dtype)
-
-
-def use_fast_dropout(model: nn.Module) -> int:
-    """Replace every `nn.Dropout` module of `model` by a `FastDropout` with the same `p`; returns their number.
-
-    GPT-2's dropout of the attention probabilities is a functional call inside the attention, not a module, and
-    stays torch's. Dropout layers hold no weights, so checkpoints are unchanged.
-    """
-    replaced = 0
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if type(child) is nn.Dropout:
-                setattr(module, name, FastDropout(child.p, child.inplace))
-                replaced += 1
-    return replaced
 
 
 def _left_pad(x: torch.Tensor, length: int) -> torch.Tensor:
