@@ -51,6 +51,10 @@ class DecisionWindows(TorchDataset):
     def __getitem__(self, index: int) -> int:
         return int(self.starts[index])
 
+    def __getitems__(self, indices: list[int]) -> torch.Tensor:
+        """The starts of a whole batch in one gather (a `DataLoader` calls this rather than `__getitem__` per item)."""
+        return self.starts[torch.as_tensor(indices, dtype=torch.long)]
+
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """`batch_size` window starts drawn uniformly with replacement."""
         return self.starts[torch.randint(len(self.starts), (batch_size,), generator=generator)]
@@ -75,6 +79,10 @@ class Transitions(TorchDataset):
 
     def __getitem__(self, index: int) -> int:
         return int(self.indices[index])
+
+    def __getitems__(self, indices: list[int]) -> torch.Tensor:
+        """The steps of a whole batch in one gather (a `DataLoader` calls this rather than `__getitem__` per item)."""
+        return self.indices[torch.as_tensor(indices, dtype=torch.long)]
 
     def collate(self, steps: list[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         """A batch of transitions from flat step indices (the items of this view)."""

@@ -106,6 +106,7 @@ class OfflineRLTrainer(Trainer):
             raise ValueError(f"nonfinite_loss must be one of {NONFINITE_LOSS_POLICIES}, got {policy!r}")
         self._nonfinite_skipped = 0
         self._micro_batch = (-1, 0)  # (optimizer step, index of the micro-batch within it)
+        self._flop_parameters: int | None = None
 
     def record_loss_parts(self, **parts: torch.Tensor) -> None:
         """Keep detached loss parts of one micro-batch for the next log (no device sync here)."""
@@ -176,6 +177,16 @@ class OfflineRLTrainer(Trainer):
         if self.accelerator.num_processes > 1:
             bad = self.accelerator.gather(bad)
         return torch.nonzero(bad).flatten().tolist()
+
+    def floating_point_ops(self, inputs: dict[str, torch.Tensor]) -> int:
+        """transformers' estimate for `total_flos`, `6 · (elements of the main input) · (non-embedding parameters)`,
+        with the parameters counted once: transformers counts them on every step, about 1% of a small DT's step."""
+        main_input = getattr(self.model, "main_input_name", "input_ids")
+        if main_input not in inputs or not hasattr(self.model, "num_parameters"):
+            return 0
+        if self._flop_parameters is None:
+            self._flop_parameters = self.model.num_parameters(exclude_embeddings=True)
+        return 6 * inputs[main_input].numel() * self._flop_parameters
 
     def record_metrics(self, **metrics: float) -> None:
         """Keep scalar metrics (e.g. returns of online episodes) for the next log, averaged like loss parts."""

@@ -141,3 +141,12 @@ def test_store_with_discount(dataset):
     store = TrajectoryStore.from_dataset(dataset, gamma=0.5)
     assert store.returns_to_go[8:10].tolist() == [2.0, 2.0]
     assert store.episode_returns.tolist() == [6.0, 15.0, 3.0]
+
+
+@pytest.mark.parametrize("view", ["windows", "transitions"])
+def test_a_dataloader_gathers_a_whole_batch_of_indices_at_once(store, view):
+    dataset = DecisionWindows(store, 4, sampling="windows") if view == "windows" else Transitions(store)
+    indices = [3, 0, len(dataset) - 1, 3]
+    assert torch.equal(dataset.__getitems__(indices), torch.tensor([dataset[i] for i in indices]))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=len(indices), sampler=indices, collate_fn=lambda x: x)
+    assert torch.equal(next(iter(loader)), torch.tensor([dataset[i] for i in indices]))

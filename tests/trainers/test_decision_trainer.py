@@ -100,6 +100,18 @@ def test_a_few_steps_change_the_parameters(tmp_path):
     assert "transformer.wte.weight" not in changed  # the text embedding gets no gradient without text
 
 
+def test_total_flos_is_transformers_estimate_with_the_parameters_counted_once(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, max_steps=3)
+    parameters = trainer.model.num_parameters(exclude_embeddings=True)
+    model_class, calls = type(trainer.model), []
+    count = model_class.num_parameters
+    monkeypatch.setattr(model_class, "num_parameters", lambda self, **kw: calls.append(kw) or count(self, **kw))
+    trainer.train()
+    states = 16 * 4 * 2  # batch × K × state_dim elements of the main input, `states`
+    assert trainer.state.total_flos == 3 * 6 * states * parameters
+    assert calls == [{"exclude_embeddings": True}]
+
+
 def test_statistics_are_written_into_the_config_and_saved(tmp_path):
     trainer = make_trainer(tmp_path)
     config = trainer.model.config
