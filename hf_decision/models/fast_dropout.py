@@ -71,11 +71,11 @@ AttentionInterface.register(FAST_DROPOUT_ATTENTION, eager_attention_with_fast_dr
 AttentionMaskInterface.register(FAST_DROPOUT_ATTENTION, ALL_MASK_ATTENTION_FUNCTIONS["eager"])  # additive float masks
 
 
-def use_fast_dropout(model: nn.Module) -> int:
-    """Replace every `nn.Dropout` module of `model` by a `FastDropout` with the same `p`, and switch each GPT-2
-    backbone that drops attention probabilities with eager or SDPA attention to `eager_attention_with_fast_dropout`
-    (the same computation; with dropout on CPU, SDPA runs its math kernel anyway). Returns the number of dropout
-    layers replaced.
+def use_fast_dropout(model: nn.Module, attention: bool = True) -> int:
+    """Replace every `nn.Dropout` module of `model` by a `FastDropout` with the same `p`, and (with `attention`) switch
+    each GPT-2 backbone that drops attention probabilities with eager or SDPA attention to
+    `eager_attention_with_fast_dropout` (the same computation; with dropout on CPU, SDPA runs its math kernel anyway;
+    on a GPU, keep SDPA with `attention=False`). Returns the number of dropout layers replaced.
 
     Dropout layers hold no weights and the attention implementation is not saved with the config, so checkpoints are
     unchanged.
@@ -88,7 +88,7 @@ def use_fast_dropout(model: nn.Module) -> int:
             if type(child) is nn.Dropout:
                 setattr(module, name, FastDropout(child.p, child.inplace).train(child.training))
                 replaced += 1
-        if not isinstance(module, GPT2Model) or module.config.attn_pdrop == 0:
+        if not attention or not isinstance(module, GPT2Model) or module.config.attn_pdrop == 0:
             continue
         if module.config._attn_implementation in ("eager", "sdpa"):
             module.set_attn_implementation(FAST_DROPOUT_ATTENTION)

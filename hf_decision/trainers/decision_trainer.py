@@ -62,8 +62,8 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
         collator = DecisionCollator(
             store, config.context_length, config.return_scale, config.state_mean, config.state_std
         )
-        if args.fast_dropout:
-            use_fast_dropout(model)
+        if args.fast_dropout:  # off CPU the masks are torch's, and SDPA attention stays
+            use_fast_dropout(model, attention=args.device.type == "cpu")
         callbacks = list(callbacks or [])
         if args.eval_env_steps > 0:
             callbacks.append(EnvironmentEvaluationCallback(args))

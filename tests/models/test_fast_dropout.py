@@ -115,10 +115,13 @@ def test_use_fast_dropout_switches_the_backbone_attention_without_changing_outpu
     torch.testing.assert_close(preds(reloaded), before, rtol=1e-6, atol=1e-6)
 
 
-def test_use_fast_dropout_leaves_the_attention_of_a_backbone_without_attention_dropout():
+def test_use_fast_dropout_leaves_the_attention_without_attention_dropout_or_when_asked_to():
     model = DecisionTransformerModel(tiny_dt_config(attn_implementation="eager", resid_pdrop=0.1))
     use_fast_dropout(model)
     assert model.transformer.config._attn_implementation == "eager"
+    model = DecisionTransformerModel(tiny_dt_config(attn_implementation="sdpa", **DROPOUTS))
+    assert use_fast_dropout(model, attention=False) == 1 + 3 * model.config.n_layer
+    assert model.transformer.config._attn_implementation == "sdpa"
 
 
 def test_fast_dropout_option_replaces_every_dropout_layer_of_the_model(tmp_path):
