@@ -27,8 +27,12 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tens
         return x
     if x.device.type != "cpu" or p >= 1.0:
         return nn.functional.dropout(x, p, training=True)
+    threshold = round((1.0 - p) * _WORD)  # keep when a word is below it
+    if threshold == _WORD:  # p < 2⁻¹⁷: keeping everything is within 2⁻¹⁷ of 1 − p
+        return x
+    if threshold == 0:
+        return x * 0.0
     n = x.numel()
-    threshold = min(max(round((1.0 - p) * _WORD), 1), _WORD - 1)
     seed = int(torch.randint(2**62, ()))
     words = np.random.SFC64(seed).random_raw((n + 3) // 4).view(np.uint16)[:n]  # uniform on [0, 2¹⁶)
     keep = torch.from_numpy((words < threshold).view(np.uint8)).view(x.shape).to(x.dtype)

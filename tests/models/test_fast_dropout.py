@@ -23,15 +23,18 @@ from tests.trainers.tasks import HORIZON, two_behaviour_dataset
 DROPOUTS = {"resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1}
 
 
-@pytest.mark.parametrize("p", [0.1, 0.5, 1e-6])
+@pytest.mark.parametrize("p", [0.1, 0.5, 1e-4, 1e-6, 1 - 1e-6])
 def test_fast_dropout_keeps_each_element_with_probability_q_near_1_minus_p_scaled_by_1_over_q(p):
-    q = round((1 - p) * 2**16) / 2**16 if p > 1e-5 else 1 - 2**-16  # what p rounds to on the 16-bit grid
-    assert abs(q - (1 - p)) <= 2**-16
+    q = round((1 - p) * 2**16) / 2**16  # what 1 − p rounds to on the 16-bit grid: 1 for p = 1e-6, 0 for 1 − 1e-6
+    assert abs(q - (1 - p)) <= 2**-17
     torch.manual_seed(0)
     n = 400_000
     x = torch.ones(n, requires_grad=True)
     y = FastDropout(p).train()(x)
     kept = y != 0
+    if q == 0:
+        assert not kept.any()
+        return
     assert torch.allclose(y[kept], torch.tensor(1 / q), rtol=1e-7)  # so E[y] = x exactly
     assert abs(kept.double().mean().item() - q) < 4 * math.sqrt(q * (1 - q) / n) + 1e-6  # 4 standard deviations
     y.sum().backward()
