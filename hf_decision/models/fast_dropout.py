@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
-from transformers import AttentionInterface
+from transformers import AttentionInterface, GPT2Model
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
 
 # The name under which `eager_attention_with_fast_dropout` is registered in transformers' `AttentionInterface`.
@@ -84,8 +84,6 @@ def use_fast_dropout(model: nn.Module, attention: bool = True) -> int:
     Dropout layers hold no weights and the attention implementation is not saved with the config, so checkpoints are
     unchanged.
     """
-    from transformers import GPT2Model
-
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):

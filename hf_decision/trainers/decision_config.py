@@ -63,7 +63,7 @@ class DecisionTransformerTrainingConfig(RLTrainingConfig):
             "help": "Drop with `hf_decision.models.fast_dropout` masks: every dropout layer of the model, and "
             "GPT-2's attention probabilities (eager or SDPA attention becomes an eager attention that uses them). "
             "Keep probability within 2^-17 of 1 - p, scaled by its inverse; 16-bit words of numpy's SFC64 seeded by "
-            "torch's generator, 4-7x cheaper than torch's dropout on CPU (other devices: unchanged). Other masks "
+            "torch's generator, about 7x cheaper than torch's dropout on CPU (other devices: unchanged). Other masks "
             "than torch's for the same seed."
         },
     )
