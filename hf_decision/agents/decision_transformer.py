@@ -104,6 +104,7 @@ class DecisionTransformerAgent:
             returns_to_go=self.returns_to_go,
             timesteps=self.timesteps,
             attention_mask=self.mask,
+            state_tokens_only=True,
         ).action_preds[:, -1]
         if self.model.config.action_space == "discrete":
             action = action_preds.argmax(dim=-1)

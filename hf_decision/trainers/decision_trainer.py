@@ -122,7 +122,7 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
         lm_coef = self.args.lm_coef
         if lm_coef > 0 and model.training:
             inputs = {**inputs, "lm_input_ids": next(self.language_batches).to(inputs["states"].device)}
-        outputs = model(**inputs)
+        outputs = model(**inputs, state_tokens_only=True)  # the same loss, the last block on a third of the tokens
         action, lm = outputs.loss, outputs.lm_loss
         if lm is not None:
             self.record_loss_parts(action_loss=action, lm_loss=lm)

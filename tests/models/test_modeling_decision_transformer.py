@@ -5,6 +5,7 @@ from transformers import DecisionTransformerConfig as TransformersDTConfig
 from transformers import DecisionTransformerModel as TransformersDT
 
 from hf_decision import DecisionTransformerConfig, DecisionTransformerModel
+from hf_decision.models.fast_dropout import FAST_DROPOUT_ATTENTION, use_fast_dropout
 from hf_decision.objectives import action_loss, causal_lm_loss
 from tests.conftest import random_window, tiny_dt_config
 
@@ -264,3 +265,43 @@ def test_behaviour_cloning_ignores_the_returns_to_go(condition_on_returns):
     other = inputs | {"returns_to_go": inputs["returns_to_go"] + 5.0}
     same = torch.equal(model(**inputs).action_preds, model(**other).action_preds)
     assert same == (not condition_on_returns)
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa", "fast_dropout"])
+@pytest.mark.parametrize("padded", [False, True])
+@BOTH_SPACES
+def test_state_tokens_only_gives_the_same_loss_predictions_and_gradients(attention, padded, action_space):
+    model = make_model(
+        n_layer=3, action_space=action_space, attn_implementation="eager" if attention == "eager" else "sdpa"
+    )
+    if attention == "fast_dropout":  # its eager attention is only switched on where attention dropout is used
+        model.transformer.config.attn_pdrop = 0.1
+        use_fast_dropout(model)
+        model.transformer.config.attn_pdrop = 0.0
+        assert model.transformer.config._attn_implementation == FAST_DROPOUT_ATTENTION
+    batch = random_window(model.config, batch_size=3)
+    if padded:
+        batch["attention_mask"][0, :2] = 0
+        batch["attention_mask"][1, :4] = 0
+    runs = []
+    for state_tokens_only in (False, True):
+        model.zero_grad()
+        out = model(**batch, labels=batch["actions"], state_tokens_only=state_tokens_only)
+        out.loss.backward()
+        runs.append((out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}))
+    (full, full_grads), (states_only, grads) = runs
+    torch.testing.assert_close(states_only.loss, full.loss)
+    torch.testing.assert_close(states_only.action_preds, full.action_preds)
+    torch.testing.assert_close(states_only.last_hidden_state, full.last_hidden_state[:, 1::3])
+    assert grads.keys() == full_grads.keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, full_grads[name], msg=name)
+
+
+def test_state_tokens_only_falls_back_to_every_token_with_hidden_states():
+    model = make_model()
+    batch = random_window(model.config, batch_size=2)
+    out = model(**batch, state_tokens_only=True, output_hidden_states=True)
+    assert out.last_hidden_state.shape == (2, 15, 16)
+    assert len(out.hidden_states) == model.config.n_layer + 1
+    torch.testing.assert_close(out.action_preds, model(**batch).action_preds)
