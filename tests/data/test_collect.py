@@ -334,3 +334,33 @@ def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
     assert isinstance(policy, QNetworkAgent if kind == "dqn" else PolicyAgent) and policy.num_envs == 2
     dataset = collect("CartPole-v1", policy, num_episodes=3, num_envs=2, seed=0)
     assert len(dataset) == 3 and all(set(a) <= {0, 1} for a in dataset["actions"])
+
+
+def test_d4rl_family_trains_normalized_and_acts_through_each_checkpoints_statistics(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from hf_decision.data.policies import SB3Policy
+
+    recipe = dict(normalize=True, n_envs=1, n_steps=64, batch_size=32, n_epochs=1)
+    family = collect_d4rl_family(
+        "Pendulum-v1",
+        tmp_path,
+        train_steps=400,
+        steps_per_dataset=200,
+        num_envs=3,
+        seed=0,
+        eval_episodes=1,
+        num_checkpoints=2,
+        algo_kwargs=recipe,
+    )
+    assert recipe == dict(normalize=True, n_envs=1, n_steps=64, batch_size=32, n_epochs=1)  # not consumed
+    checkpoints = json.loads((tmp_path / "meta.json").read_text())["checkpoints"]
+    assert [c["timesteps"] for c in checkpoints] == [200, 400]  # one training env (three would count 201, 402)
+    counts = []
+    for entry in checkpoints:
+        assert entry["vecnormalize_path"] == entry["path"].replace(".zip", ".vecnormalize.pkl")
+        policy = SB3Policy(entry["path"], vecnormalize_path=entry["vecnormalize_path"])
+        counts.append(policy.obs_normalizer.obs_rms.count)
+    assert counts[0] < counts[1]  # each checkpoint keeps the statistics of its own time
+    # The recorder sits below VecNormalize: the training episodes hold raw observations, (cos θ, sin θ, θ').
+    observations = np.concatenate(family["medium-replay"].with_format("numpy")["observations"])
+    np.testing.assert_allclose(observations[:, 0] ** 2 + observations[:, 1] ** 2, 1.0, atol=1e-5)
