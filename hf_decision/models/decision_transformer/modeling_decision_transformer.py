@@ -133,10 +133,11 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
                 backbone (see `lm_forward`). Passing text here rather than calling `lm_forward` separately keeps
                 both losses in one forward call, as distributed data parallel expects.
             state_tokens_only: run the backbone's last block on the state tokens alone, the only ones actions are
-                predicted from: the same `loss` and `action_preds` (up to float rounding) for about a sixth less
-                compute with 3 layers. `last_hidden_state` is then `[B, K, hidden_size]`. Ignored (the full
-                backbone runs) with `output_hidden_states`, extra backbone kwargs, gradient checkpointing in
-                training, or attention other than eager, SDPA and `FastDropout`'s eager variant.
+                predicted from, and leave out the newest action token, which no token attends to: the same `loss`
+                and `action_preds` at real steps (up to float rounding) for about a sixth less compute with 3
+                layers. `last_hidden_state` is then `[B, K, hidden_size]`. Ignored (the full backbone runs) with
+                `output_hidden_states`, extra backbone kwargs, gradient checkpointing in training, or attention
+                other than eager, SDPA and `FastDropout`'s eager variant.
         """
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
@@ -399,9 +400,11 @@ def _backbone_state_tokens(
     """`gpt2(inputs_embeds=tokens, …).last_hidden_state[:, 1::3]`, with the last block run on the state tokens only.
 
     Earlier blocks need every token (later tokens attend to them), but the last block's output is only read at the
-    state tokens, so there its queries, output projection, MLP and final LayerNorm run on a third of the tokens.
-    The steps are those of transformers' `GPT2Model`, `GPT2Block` and `GPT2Attention` forwards.
+    state tokens, so there its queries, output projection, MLP and final LayerNorm run on a third of the tokens. The
+    newest action token, which no other token attends to, is left out altogether. The steps are those of
+    transformers' `GPT2Model`, `GPT2Block` and `GPT2Attention` forwards.
     """
+    tokens, token_mask, position_ids = tokens[:, :-1], token_mask[:, :-1], position_ids[:, :-1]
     hidden = gpt2.drop(tokens + gpt2.wpe(position_ids))
     mask = create_causal_mask(
         config=gpt2.config,
