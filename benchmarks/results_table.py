@@ -16,7 +16,8 @@ here on the shared WikiText-2 and cached, or `--backbone gpt2` where the Hub is 
 Data: Hopper-v5 reads the shared parquet files; HalfCheetah-v5 and Walker2d-v5 read what `scripts/collect_dataset.py
 --policy d4rl-family` wrote into `--data_dir` (absent datasets are skipped with a message saying how to collect them).
 Each finished run is cached as JSON under `<output_dir>/results_table_runs/<budget>/`, so an interrupted run
-continues where it stopped (`--rerun` ignores the cache).
+continues where it stopped (`--rerun` ignores the cache), and `--cached_only` renders the runs of several
+invocations into one table without training.
 
     python benchmarks/results_table.py --budget smoke      # about 2 minutes: 1 seed, 20 steps, Hopper medium
     python benchmarks/results_table.py --budget reduced    # under 30 min on 2 quiet CPU cores (see BUDGETS)
@@ -176,6 +177,8 @@ def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[s
             if cached is not None:
                 results[row].append(cached)
                 continue
+            if args.cached_only:
+                continue
             print(f"[{time.strftime('%H:%M:%S')}] {env_id} {kind} {ROWS[row]} seed {seed}", flush=True)
             try:
                 if row.startswith("d3rlpy"):
@@ -208,7 +211,7 @@ def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[s
             print(f"  {outcome['seconds']:.0f} s; final mean return {outcome['curve'][-1]['mean_return']:.1f}")
             cache.put(key, outcome)
             results[row].append(outcome)
-    return results
+    return {row: runs for row, runs in results.items() if runs}
 
 
 def main() -> dict:
@@ -226,6 +229,11 @@ def main() -> dict:
     parser.add_argument("--d3rlpy_venv", default=None, help="d3rlpy's venv (default: in the hf_decision cache).")
     parser.add_argument("--no_d3rlpy_setup", action="store_true", help="Do not create d3rlpy's venv when missing.")
     parser.add_argument("--rerun", action="store_true", help="Ignore cached per-run results.")
+    parser.add_argument(
+        "--cached_only",
+        action="store_true",
+        help="Train nothing: render the table from the cached runs (e.g. of several earlier invocations).",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -279,6 +287,9 @@ def main() -> dict:
                 skipped.setdefault(env_id, {})[kind] = description
                 continue
             cell = run_cell(env_id, kind, source, args.rows, budget, args, cache, context)
+            if not cell:
+                skipped.setdefault(env_id, {})[kind] = "no cached runs (--cached_only)"
+                continue
             runs.setdefault(env_id, {})[kind] = {"data": description, "rows": cell}
 
     cells = aggregate(runs, env_ids=budget.envs)
