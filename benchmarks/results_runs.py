@@ -62,15 +62,16 @@ def dataset_source(env_id: str, kind: str, data_dir: str | None) -> tuple[list[P
 
 
 def parquet_files(source: list[Path] | Path, store_name: str, work_dir: Path) -> list[str]:
-    """The source as parquet files in the episode schema, for the d3rlpy worker (a collected folder is exported)."""
+    """The source as absolute paths of parquet files in the episode schema, for the d3rlpy worker (which runs in a
+    folder of its own); a collected folder is exported."""
     if isinstance(source, list):
-        return [str(f) for f in source]
+        return [str(Path(f).resolve()) for f in source]
     path = work_dir / "parquet" / f"{store_name}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         load_trajectories(source).to_parquet(str(path.with_suffix(".tmp")))
         path.with_suffix(".tmp").rename(path)
-    return [str(path)]
+    return [str(path.resolve())]
 
 
 def load_store(source: list[Path] | Path) -> TrajectoryStore:
