@@ -164,9 +164,9 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             position_ids = (token_mask.long().cumsum(dim=1) - 1).clamp(min=0)
         else:
             position_ids = torch.zeros_like(token_mask, dtype=torch.long)
-        hidden = hidden_states = None
         if state_tokens_only and not output_hidden_states and not kwargs and _state_tokens_supported(self.transformer):
             hidden = state_hidden = _backbone_state_tokens(self.transformer, tokens, token_mask, position_ids)
+            hidden_states = None
         else:
             backbone_out = self.transformer(
                 inputs_embeds=tokens,
