@@ -10,7 +10,7 @@
 
     python benchmarks/baselines_cartpole.py --part online_dqn --seeds 0 1 2
     python benchmarks/baselines_cartpole.py --part reinforce --seeds 0 1 2
-    python benchmarks/baselines_cartpole.py --part offline
+    python benchmarks/baselines_cartpole.py --part offline [--device cuda]
 """
 
 from __future__ import annotations
@@ -61,18 +61,29 @@ def training_kwargs(config: str, drop: tuple[str, ...]) -> dict:
     return {k: v for k, v in values.items() if k not in drop}
 
 
-def online_run(algo: str, seed: int, max_env_steps: int, eval_every: int, tmp: Path) -> dict:
+def trainer_kwargs(device: str) -> dict:
+    """Quiet Trainer settings on `device` (the Trainer takes a visible GPU unless told `use_cpu`)."""
+    return QUIET | {"use_cpu": device == "cpu"}
+
+
+def online_run(algo: str, seed: int, max_env_steps: int, eval_every: int, tmp: Path, device: str) -> dict:
     set_seed(seed)
     if algo == "online_dqn":
         kwargs = training_kwargs("dqn/cartpole-v1.yaml", ("hidden_sizes", "activation", "final_eval_episodes"))
-        args = DQNConfig(**(kwargs | QUIET | {"output_dir": str(tmp), "seed": seed, "eval_env_steps": 0}))
+        args = DQNConfig(
+            **(kwargs | trainer_kwargs(device) | {"output_dir": str(tmp), "seed": seed, "eval_env_steps": 0})
+        )
         rounds = (max_env_steps - args.learning_starts) // args.train_frequency
         args.max_steps = rounds * args.gradient_steps  # the budget in env steps, as gradient steps
         trainer = DQNTrainer(QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[256, 256])), args)
     else:
         kwargs = training_kwargs("reinforce/cartpole-v1.yaml", ("hidden_sizes", "activation", "final_eval_episodes"))
         args = PolicyGradientConfig(
-            **(kwargs | QUIET | {"output_dir": str(tmp), "seed": seed, "eval_env_steps": 0, "max_steps": 10**6})
+            **(
+                kwargs
+                | trainer_kwargs(device)
+                | {"output_dir": str(tmp), "seed": seed, "eval_env_steps": 0, "max_steps": 10**6}
+            )
         )
         trainer = PolicyGradientTrainer(PolicyModel(PolicyConfig(state_dim=4, act_dim=2, activation="tanh")), args)
     stopper = StopWhenSolved(trainer, eval_every)
@@ -99,7 +110,7 @@ class EnvStepBudget(TrainerCallback):
             control.should_training_stop = True
 
 
-def offline_comparison(seed: int, steps: dict[str, int], tmp: Path) -> dict:
+def offline_comparison(seed: int, steps: dict[str, int], tmp: Path, device: str) -> dict:
     from hf_decision.data import TrajectoryStore, collect_d4rl_family, load_trajectories
 
     folder = cache_dir() / f"cartpole-family-8000-seed{seed}"
@@ -113,7 +124,9 @@ def offline_comparison(seed: int, steps: dict[str, int], tmp: Path) -> dict:
     dqn_kwargs = training_kwargs(
         "dqn/cartpole-v1-offline.yaml", ("dataset_name_or_path", "hidden_sizes", "final_eval_episodes")
     )
-    args = DQNConfig(**(dqn_kwargs | QUIET | {"output_dir": str(tmp / "dqn"), "seed": seed, "eval_env_steps": 0}))
+    args = DQNConfig(
+        **(dqn_kwargs | trainer_kwargs(device) | {"output_dir": str(tmp / "dqn"), "seed": seed, "eval_env_steps": 0})
+    )
     args.max_steps = steps["dqn"]
     start = time.perf_counter()
     DQNTrainer(dqn, args, train_dataset=store).train()
@@ -134,7 +147,11 @@ def offline_comparison(seed: int, steps: dict[str, int], tmp: Path) -> dict:
             n_head=1,
         )
         args = DecisionTransformerTrainingConfig(
-            output_dir=str(tmp / name[:2]), max_steps=steps["dt"], warmup_steps=100, seed=seed, **QUIET
+            output_dir=str(tmp / name[:2]),
+            max_steps=steps["dt"],
+            warmup_steps=100,
+            seed=seed,
+            **trainer_kwargs(device),
         )
         model = DecisionTransformerModel(config)
         start = time.perf_counter()
@@ -155,11 +172,12 @@ def main() -> dict:
     parser.add_argument("--eval_every", type=int, default=None, help="Gradient steps between evaluations.")
     parser.add_argument("--dqn_steps", type=int, default=20_000, help="Offline DQN gradient steps.")
     parser.add_argument("--dt_steps", type=int, default=1_500, help="DT and BC gradient steps.")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda.")
     parser.add_argument("--output_dir", default="benchmarks/results")
     args = parser.parse_args()
     tmp = cache_dir() / "benchmark-runs"
     if args.part == "offline":
-        result = offline_comparison(args.seeds[0], {"dqn": args.dqn_steps, "dt": args.dt_steps}, tmp)
+        result = offline_comparison(args.seeds[0], {"dqn": args.dqn_steps, "dt": args.dt_steps}, tmp, args.device)
         d = result["dataset"]
         table = (
             f"CartPole-v1 medium-replay ({d['num_episodes']} episodes, mean return {d['return_mean']:.1f}, max "
@@ -169,10 +187,13 @@ def main() -> dict:
         for name, r in result.items():
             if name != "dataset":
                 table += f"| {name} | {r['mean']:.1f} ± {r['std']:.1f} | {r['train_seconds']:.0f} s |\n"
-        write_results(args.output_dir, "baselines_cartpole_offline", result, table)
+        write_results(args.output_dir, "baselines_cartpole_offline", {"device": args.device} | result, table)
         return result
     eval_every = args.eval_every or (1280 if args.part == "online_dqn" else 5)
-    runs = [online_run(args.part, seed, args.max_env_steps, eval_every, tmp / args.part) for seed in args.seeds]
+    runs = [
+        online_run(args.part, seed, args.max_env_steps, eval_every, tmp / args.part, args.device)
+        for seed in args.seeds
+    ]
     solved = [r["env_steps_to_solve"] for r in runs]
     median = statistics.median(s if s is not None else float("inf") for s in solved)
     result = {"part": args.part, "runs": runs, "median_env_steps_to_solve": median, "target": SOLVED}
@@ -185,7 +206,7 @@ def main() -> dict:
         steps = f"{r['env_steps_to_solve']:,}" if r["env_steps_to_solve"] is not None else "not solved"
         table += f"| {r['seed']} | {steps} | {r['seconds']:.0f} s |\n"
     table += f"| median | {median:,} | |\n" if median != float("inf") else "| median | not solved | |\n"
-    write_results(args.output_dir, f"baselines_cartpole_{args.part}", result, table)
+    write_results(args.output_dir, f"baselines_cartpole_{args.part}", {"device": args.device} | result, table)
     return result
 
 
