@@ -200,9 +200,6 @@ class ReferenceLoop:
         synchronize(self.device)
         return time.perf_counter() - start
 
-    def close(self) -> None:
-        pass
-
 
 # --- hf_decision's Trainer path ---
 
@@ -265,9 +262,6 @@ class TrainerRounds:
         self.model = trainer.model
         return timer.seconds
 
-    def close(self) -> None:
-        pass
-
 
 def synchronize(device: str) -> None:
     if device.startswith("cuda"):
@@ -282,8 +276,6 @@ def interleaved_steps_per_second(runners: dict, steps: int, rounds: int, warmup:
     for _ in range(rounds):
         for name, runner in runners.items():
             rates[name].append(steps / runner.run(steps))
-    for runner in runners.values():
-        runner.close()
     return {name: {"steps_per_s": statistics.median(r), "rounds": r} for name, r in rates.items()}
 
 
