@@ -123,7 +123,11 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
     output = Path(training_args.output_dir)
-    results = {"dataset": trainer.dataset_statistics}
+    # the episode returns too: the model card draws them beside the achieved-against-target plot
+    results = {
+        "dataset": trainer.dataset_statistics,
+        "dataset_returns": [round(float(r), 3) for r in store.episode_returns],
+    }
     if script_args.env_id and script_args.final_eval_episodes > 0:
         result = evaluate(
             trainer.model.eval(),

@@ -7,6 +7,7 @@ from hf_decision.data.loading import load_trajectories
 from hf_decision.data.policies import RandomPolicy, SB3Policy, make_policy
 from hf_decision.data.preprocessing import add_returns_to_go, discounted_returns_to_go, trajectory_statistics
 from hf_decision.data.schema import COLUMNS, dataset_from_flat, episodes_to_dataset, trajectory_features
+from hf_decision.data.targets import episode_returns, suggest_target_returns
 from hf_decision.data.trajectories import TrajectoryStore
 from hf_decision.data.validation import canonicalize
 from hf_decision.data.views import DecisionWindows, Episodes, Transitions
@@ -27,11 +28,13 @@ __all__ = [
     "dataset_card",
     "dataset_from_flat",
     "discounted_returns_to_go",
+    "episode_returns",
     "episodes_to_dataset",
     "load_trajectories",
     "make_policy",
     "push_collected",
     "save_collected",
+    "suggest_target_returns",
     "trajectory_features",
     "trajectory_statistics",
 ]

@@ -10,7 +10,7 @@ import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 
-from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore
+from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore, suggest_target_returns
 from hf_decision.models.decision_transformer import DecisionTransformerModel
 from hf_decision.models.fast_dropout import use_fast_dropout
 from hf_decision.trainers.base import OfflineRLTrainer
@@ -27,7 +27,9 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
 
     `train_dataset` is a canonical episode dataset (see `hf_decision.data.load_trajectories`) or a `TrajectoryStore`.
     Before training, the data statistics the model needs to act on its own are written into `model.config`:
-    `state_mean` / `state_std` when the config has none, and `target_returns` (the best dataset return) when unset.
+    `state_mean` / `state_std` when the config has none, and, when `target_returns` is unset, the targets
+    `suggest_target_returns` reads off the dataset's episode returns (its best return first, the one an agent acts at
+    by default, then the 10/50/90 % quantiles and 1.2 × the best: the sweep evaluations and model cards show).
     The collator then normalizes states with the config's statistics and divides returns-to-go by its `return_scale`.
 
     With `args.lm_coef = λ > 0`, each micro-step also draws `lm_batch_size × lm_block_size` tokens of text and
@@ -57,7 +59,7 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
             config.state_mean = self.dataset_statistics["state_mean"]
             config.state_std = self.dataset_statistics["state_std"]
         if config.target_returns is None:
-            config.target_returns = [self.dataset_statistics["return_max"]]
+            config.target_returns = suggest_target_returns(store)
         windows = DecisionWindows(store, config.context_length, sampling=args.window_sampling)
         collator = DecisionCollator(
             store, config.context_length, config.return_scale, config.state_mean, config.state_std

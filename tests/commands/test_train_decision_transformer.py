@@ -46,10 +46,13 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     trainer, results = cli(args)
     saved = DecisionTransformerModel.from_pretrained(tmp_path / "out")
     assert saved.config.env_id == ENV_ID and saved.config.hidden_size == 16
-    assert saved.config.target_returns == [float(HORIZON)]
+    assert saved.config.target_returns == [8.0, 0.0, 4.0, 9.6]  # suggested from the data (returns 8 and 0)
     assert len(saved.config.state_mean) == 2
     stored = json.loads((tmp_path / "out" / "results.json").read_text())
     assert stored["dataset"]["num_episodes"] == 40
-    assert len(stored["evaluation"][str(float(HORIZON))]["returns"]) == 2
+    assert stored["dataset_returns"] == [8.0, 0.0] * 20  # for the model card's achieved-against-target plot
+    # evaluated at every suggested target: the sweep the card draws
+    assert set(stored["evaluation"]) == {"8.0", "0.0", "4.0", "9.6"}
+    assert all(len(r["returns"]) == 2 for r in stored["evaluation"].values())
     batch = trainer.data_collator([0, 1])
     torch.testing.assert_close(saved.eval()(**batch).action_preds, trainer.model.eval()(**batch).action_preds)

@@ -118,7 +118,9 @@ def test_statistics_are_written_into_the_config_and_saved(tmp_path):
     obs = np.stack([[t / HORIZON, 1.0] for t in range(HORIZON)])
     np.testing.assert_allclose(config.state_mean, obs.mean(0), atol=1e-6)
     np.testing.assert_allclose(config.state_std, obs.std(0) + 1e-6, atol=1e-6)
-    assert config.target_returns == [float(HORIZON)]
+    # suggested from the episode returns, 20 of 8 and 20 of 0: the best (8) first, then the 10 % quantile 0, the
+    # median halfway between the 20th and 21st returns (4), the 90 % quantile 8 (already there) and 1.2 × 8
+    assert config.target_returns == [8.0, 0.0, 4.0, 9.6]
     trainer.save_model(str(tmp_path / "final"))
     loaded = DecisionTransformerModel.from_pretrained(tmp_path / "final")
     assert loaded.config.state_mean == config.state_mean and loaded.config.env_id == ENV_ID
