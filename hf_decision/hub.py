@@ -30,7 +30,7 @@ MODEL_CARD_TEMPLATE = files("hf_decision") / "templates" / "model_card.md"
 LIBRARY_NAME = "hf_decision"
 REQUIRED_TAGS = ("reinforcement-learning", "decision-transformer", "offline-rl")
 AGENT_FILES = ("config.json", "model.safetensors", "README.md", "results.json")
-PLOT_FILE, VIDEO_FILE = "evaluation.png", "replay.mp4"
+PLOT_FILE, VIDEO_FILE, CONDITIONING_FILE = "evaluation.png", "replay.mp4", "conditioning.png"
 _METRIC_VALUE = re.compile(r"^-?\d+\.\d{2} \+/- \d+\.\d{2}$")
 _LOCAL_SUFFIXES = (".hdf5", ".h5", ".parquet", ".json", ".jsonl", ".csv", ".npz", ".pkl", ".txt", ".arrow")
 # Training arguments shown in the card, with their labels; `lm_dataset` only when λ > 0.
@@ -109,6 +109,7 @@ def render_model_card(
     video_path: str | Path | None = None,
     repo_id: str | None = None,
     license: str = "other",
+    conditioning_path: str | Path | None = None,
 ) -> ModelCard:
     """The model card of an agent, rendered from a template shipped in the package and checked: a Decision
     Transformer's from `hf_decision/templates/model_card.md`, a DQN Q-network's or REINFORCE policy's from
@@ -122,6 +123,8 @@ def render_model_card(
         dataset_statistics: `TrajectoryStore.statistics()` of the training data.
         plot_path, video_path: the evaluation plot and rollout video; the card links them by file name, so they
             must sit next to `README.md`.
+        conditioning_path: a Decision Transformer's achieved-against-target plot (`plot_return_conditioning`),
+            linked the same way.
         repo_id: the Hub id (or folder) the usage snippet loads; names the model in the `model-index`.
         license: the license metadata; `"other"` leaves the choice to the publisher.
 
@@ -166,6 +169,7 @@ def render_model_card(
         model_rows=_model_rows(model, targets, base_model, training),
         training_rows=_training_rows(training) if training else None,
         language_loss=bool(training.get("lm_coef")),
+        conditioning_file=Path(conditioning_path).name if conditioning_path is not None else None,
     )
     check_model_card(
         card, env_id=config.env_id, n_results=len(per_target), base_model=base_model, dataset_id=hub_dataset
@@ -277,13 +281,16 @@ def save_agent_folder(
     dataset_statistics: Mapping[str, Any] | None = None,
     repo_id: str | None = None,
     license: str = "other",
+    dataset_returns: Sequence[float] | None = None,
 ) -> Path:
     """Write the agent folder that `push_agent_to_hub` uploads, and return it.
 
     It holds `model.safetensors` and `config.json` (architecture and data statistics: the model acts on its own),
     `README.md` (the card), `results.json` (evaluation per target, training-data statistics, evaluation history),
     `evaluation.png` when `history` (the `EnvironmentEvaluationCallback.history` entries) is given (needs the `plots`
-    extra) and `replay.mp4`, a copy of `video_path`, when given.
+    extra), `replay.mp4`, a copy of `video_path`, when given, and for a Decision Transformer evaluated at two or
+    more targets `conditioning.png`, the achieved return against the target return (`plot_return_conditioning`,
+    `plots` extra) with the histogram of `dataset_returns` (the training episodes' returns) beside it when given.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -294,6 +301,14 @@ def save_agent_folder(
         from hf_decision.plots import plot_evaluation_history
 
         plot_path = plot_evaluation_history(history, folder / PLOT_FILE)
+    conditioning_path = None
+    swept = {t: r for t, r in per_target.items() if t is not None}
+    if isinstance(model, DecisionTransformerModel) and len(swept) >= 2:
+        from hf_decision.plots import plot_return_conditioning
+
+        conditioning_path = plot_return_conditioning(
+            swept, folder / CONDITIONING_FILE, dataset_returns=dataset_returns, title=model.config.env_id
+        )
     video_copy = None
     if video_path is not None:
         video_copy = folder / VIDEO_FILE
@@ -304,6 +319,7 @@ def save_agent_folder(
         "evaluation": {str(target): r for target, r in per_target.items()},
         "dataset_id": dataset_id,
         "dataset": dict(dataset_statistics) if dataset_statistics else None,
+        "dataset_returns": [float(r) for r in dataset_returns] if dataset_returns is not None else None,
         "history": [dict(entry) for entry in history] if history else None,
         "hf_decision_version": hf_decision.__version__,
     }
@@ -318,6 +334,7 @@ def save_agent_folder(
         video_path=video_copy,
         repo_id=repo_id,
         license=license,
+        conditioning_path=conditioning_path,
     )
     card.save(folder / "README.md")
     return folder
@@ -338,6 +355,7 @@ def push_agent_to_hub(
     commit_message: str = "Upload an agent trained with hf_decision",
     license: str = "other",
     endpoint: str | None = None,
+    dataset_returns: Sequence[float] | None = None,
 ) -> str:
     """Push the agent folder (see `save_agent_folder`) to the Hub model repo `repo_id` in one commit.
 
@@ -357,6 +375,7 @@ def push_agent_to_hub(
             dataset_statistics=dataset_statistics,
             repo_id=repo_url.repo_id or repo_id,
             license=license,
+            dataset_returns=dataset_returns,
         )
         commit = api.upload_folder(
             repo_id=repo_url.repo_id or repo_id, folder_path=folder, commit_message=commit_message

@@ -1,4 +1,5 @@
-"""Pictures of an agent for its model card: the evaluation return during training, and a rollout video.
+"""Pictures of an agent for its model card: the evaluation return during training, the achieved return against the
+target return, and a rollout video.
 
 matplotlib (extra `plots`) and imageio with imageio-ffmpeg (extra `video`) are optional and imported when used.
 Figures are drawn with matplotlib's Agg canvas directly, so no global backend is set and no window opens.
@@ -47,6 +48,94 @@ def plot_evaluation_history(
     axes.grid(alpha=0.3)
     axes.legend(title="conditioned on", fontsize="small")
     figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=dpi)
+    return path
+
+
+def draw_return_conditioning(
+    axes,
+    curves: Mapping[str, Mapping[float, tuple[float, float]]],
+    *,
+    dataset_returns: Sequence[float] | np.ndarray | None = None,
+    flat: Mapping[str, tuple[float, float]] | None = None,
+    title: str | None = None,
+) -> None:
+    """Draw achieved return against target return on matplotlib `axes`: one line per curve (target → (mean, std)),
+    with a ± std band; the line achieved = target; each `flat` reference (label → (mean, std), e.g. behaviour
+    cloning, which ignores the target) as a horizontal line; and, on a narrow panel at the right sharing the y
+    axis, a histogram of the dataset's episode returns with its 10/50/90 % quantiles."""
+    if not curves and not flat:
+        raise ValueError("nothing to draw: no curve and no flat reference")
+    targets_seen: list[float] = []
+    for label, points in curves.items():
+        if not points:
+            raise ValueError(f"curve {label!r} has no points")
+        targets = np.array(sorted(points), dtype=float)
+        means = np.array([points[t][0] for t in targets], dtype=float)
+        stds = np.array([points[t][1] for t in targets], dtype=float)
+        if not (np.isfinite(targets).all() and np.isfinite(means).all() and np.isfinite(stds).all()):
+            raise ValueError(f"curve {label!r} has a non-finite target, mean or std")
+        (line,) = axes.plot(targets, means, marker="o", markersize=4, label=label)
+        axes.fill_between(targets, means - stds, means + stds, color=line.get_color(), alpha=0.15, linewidth=0)
+        targets_seen.extend(targets)
+    for label, (mean, std) in (flat or {}).items():
+        line = axes.axhline(mean, linestyle="--", linewidth=1.2, color="0.35", label=label)
+        axes.axhspan(mean - std, mean + std, color=line.get_color(), alpha=0.08, linewidth=0)
+    if targets_seen:
+        low, high = min(targets_seen), max(targets_seen)
+        axes.plot([low, high], [low, high], color="0.6", linewidth=1, linestyle=":", label="achieved = target")
+    axes.set_xlabel("target return")
+    axes.set_ylabel("achieved return")
+    axes.grid(alpha=0.3)
+    if title:
+        axes.set_title(title, fontsize="medium")
+    if dataset_returns is not None:
+        returns = np.asarray(dataset_returns, dtype=float).reshape(-1)
+        if returns.size == 0 or not np.isfinite(returns).all():
+            raise ValueError("dataset_returns must be a non-empty array of finite episode returns")
+        side = axes.inset_axes((1.02, 0.0, 0.18, 1.0), sharey=axes)
+        side.hist(returns, bins=30, orientation="horizontal", color="0.6", alpha=0.7)
+        for q in np.quantile(returns, (0.1, 0.5, 0.9)):
+            side.axhline(q, color="0.3", linewidth=0.8)
+        side.set_xticks([])
+        side.tick_params(labelleft=False)
+        side.set_title("data", fontsize="small")
+    axes.legend(fontsize="x-small", loc="upper left")
+
+
+def plot_return_conditioning(
+    per_target: Mapping[float, Mapping[str, Any]],
+    path: str | Path,
+    *,
+    dataset_returns: Sequence[float] | np.ndarray | None = None,
+    flat: Mapping[str, tuple[float, float]] | None = None,
+    label: str = "Decision Transformer",
+    title: str | None = None,
+    figsize: tuple[float, float] = (6.4, 4.0),
+    dpi: int = 100,
+) -> Path:
+    """Save a PNG of a Decision Transformer's achieved return against the return it was asked for.
+
+    Args:
+        per_target: target → an `evaluate(...)` result (`mean_return`, `std_return`), as in `results.json`'s
+            `evaluation`; keys may be strings.
+        dataset_returns: the training data's episode returns, drawn as a histogram beside the plot.
+        flat: references that ignore the target (label → (mean, std)), e.g. behaviour cloning.
+    """
+    Figure, FigureCanvasAgg = _matplotlib()
+    points = {float(t): (float(r["mean_return"]), float(r["std_return"])) for t, r in per_target.items()}
+    figure = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.11, 0.13, 0.68, 0.78))
+    draw_return_conditioning(
+        axes,
+        {label: points},
+        dataset_returns=dataset_returns,
+        flat=flat,
+        title=title or "Achieved return against target return (mean ± std over episodes)",
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", dpi=dpi)

@@ -24,7 +24,7 @@ from hf_decision.hub import (
 )
 from tests.conftest import tiny_cartpole_model
 
-AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json"}
+AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json", "conditioning.png"}
 TOKEN = "hf_fake_write_token"
 
 
@@ -212,6 +212,7 @@ def test_save_agent_folder_offline(tmp_path):
         history=HISTORY,
         training_args=TRAINING,
         dataset_statistics=STATISTICS,
+        dataset_returns=[9.0, 100.0, 500.0],
     )
     assert {p.name for p in folder.iterdir()} == AGENT_FILES
     config = json.loads((folder / "config.json").read_text())
@@ -220,10 +221,20 @@ def test_save_agent_folder_offline(tmp_path):
     results = json.loads((folder / "results.json").read_text())
     assert set(results["evaluation"]) == {"500.0", "250.0"} and results["evaluation"]["250.0"]["std_return"] == 1.25
     assert results["dataset"]["num_episodes"] == 100 and results["history"] == HISTORY
+    assert results["dataset_returns"] == [9.0, 100.0, 500.0]
+    # two targets: the card shows the achieved-against-target plot
+    assert (folder / "conditioning.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![Achieved return against target return](conditioning.png)" in (folder / "README.md").read_text()
     assert ModelCard.load(folder / "README.md").data.eval_results[0].metric_value == "21.00 +/- 3.00"
     assert same_actions(
         DecisionTransformerAgent(model, num_envs=2), DecisionTransformerAgent.from_pretrained(folder, num_envs=2)
     )
+
+
+def test_one_target_or_a_baseline_gets_no_conditioning_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    one = save_agent_folder(tiny_model(), tmp_path / "one", eval_results=result(21.0, 3.0, 500.0))
+    assert not (one / "conditioning.png").exists() and "conditioning.png" not in (one / "README.md").read_text()
 
 
 def test_push_uploads_the_agent_and_it_acts_the_same_when_downloaded(hub, tmp_path):
@@ -322,7 +333,7 @@ def test_push_script_writes_the_agent_folder_offline(tmp_path):
     )
     outputs = push_script.main(args)
     folder = outputs["local_dir"]
-    assert {p.name for p in folder.iterdir()} == AGENT_FILES
+    assert {p.name for p in folder.iterdir()} == AGENT_FILES - {"conditioning.png"}  # one target: no sweep to draw
     results = json.loads((folder / "results.json").read_text())
     assert [h["mean"] for h in results["history"]] == [10.0, 11.0]  # from the newest checkpoint's trainer state
     assert len(results["evaluation"]["500.0"]["returns"]) == 2  # evaluated: the run had no results.json
@@ -345,7 +356,7 @@ def test_push_script_pushes_saved_results_without_evaluating(hub, tmp_path):
     )
     head = hub.commits("user/from-script")[-1]
     assert outputs["commit_url"].endswith(head.oid)
-    assert set(head.files) - {".gitattributes"} == AGENT_FILES - {"evaluation.png"}
+    assert set(head.files) - {".gitattributes"} == AGENT_FILES - {"evaluation.png", "conditioning.png"}
     card = ModelCard(head.files["README.md"].decode())
     assert card.data.eval_results[0].metric_value == "42.00 +/- 2.00" and "| Episodes | 100 |" in card.text
     downloaded = DecisionTransformerAgent.from_pretrained("user/from-script", num_envs=2, cache_dir=tmp_path / "cache")

@@ -6,7 +6,12 @@ import pytest
 from hf_decision import DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
 from hf_decision.evaluation import evaluate
-from hf_decision.plots import history_from_log_history, plot_evaluation_history, record_video
+from hf_decision.plots import (
+    history_from_log_history,
+    plot_evaluation_history,
+    plot_return_conditioning,
+    record_video,
+)
 from tests.conftest import tiny_cartpole_model
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -64,6 +69,25 @@ def test_evaluation_plot_rejects_bad_history(tmp_path):
             [{"step": 1, "target_return": 5.0, "mean": float("nan"), "std": 0.0}], tmp_path / "x.png"
         )
     assert not (tmp_path / "x.png").exists()
+
+
+def test_conditioning_plot_draws_the_curve_the_reference_and_the_data(tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    per_target = {"100.0": {"mean_return": 90.0, "std_return": 5.0}, 300.0: {"mean_return": 250.0, "std_return": 9.0}}
+    path = plot_return_conditioning(per_target, tmp_path / "c.png", dataset_returns=[10.0, 50.0, 200.0])
+    assert png_size(path) == (640, 400)
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    assert has_color(pixels, BLUE)  # the DT's line
+    plain = np.asarray(Image.open(plot_return_conditioning(per_target, tmp_path / "p.png")).convert("RGB"))
+    # the data's histogram sits in a panel right of the plot (x from 0.81 to 0.92 of the width), only when given
+    side = slice(int(0.82 * 640), int(0.91 * 640))
+    assert (pixels[:, side] < 250).any() and (plain[:, side] >= 250).all()
+    with pytest.raises(ValueError, match="non-finite"):
+        plot_return_conditioning({1.0: {"mean_return": float("nan"), "std_return": 0.0}}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="dataset_returns"):
+        plot_return_conditioning(per_target, tmp_path / "x.png", dataset_returns=[])
 
 
 def test_history_from_trainer_log_history():

@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
         history=history,
         training_args=training_args,
         dataset_statistics=stats,
+        dataset_returns=store.episode_returns.tolist(),
     )
     per_target = result["per_target"]
     rows = [

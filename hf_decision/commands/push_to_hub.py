@@ -103,6 +103,7 @@ def main(args: PushArguments) -> dict:
         history=saved.get("history") or _history(args.history_file, model_dir),
         training_args=train_config or None,
         dataset_statistics=saved.get("dataset"),
+        dataset_returns=saved.get("dataset_returns"),
         license=args.license,
     )
     outputs: dict = {}
