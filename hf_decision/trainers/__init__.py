@@ -2,7 +2,7 @@
 
 from hf_decision.trainers.base import OfflineRLTrainer, parameter_groups
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
-from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
+from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig, cpu_has_fast_bf16
 from hf_decision.trainers.decision_trainer import DecisionTransformerTrainer
 from hf_decision.trainers.dqn_config import DQNConfig
 from hf_decision.trainers.dqn_trainer import DQNTrainer
@@ -11,6 +11,7 @@ from hf_decision.trainers.pg_trainer import PolicyGradientTrainer
 from hf_decision.trainers.rl_config import RLTrainingConfig
 
 __all__ = [
+    "cpu_has_fast_bf16",
     "DQNConfig",
     "DQNTrainer",
     "DecisionTransformerTrainer",

@@ -10,14 +10,24 @@ the recommended setting is `bf16=True, use_cpu=True` (accelerate's bfloat16 auto
 stay float32) with `fast_dropout=True` (the same expectation, much cheaper masks, also for the attention
 probabilities): about 1.9× the steps/s of the float32 defaults on 2 cores for the standard DT and 2× at GPT-2-small
 size, final loss within 0.1%. They are off by default because bf16 rounds the forward pass and `fast_dropout` draws
-other masks than torch's dropout for the same seed.
+other masks than torch's dropout for the same seed. On a CPU without bf16 instructions (AVX2 only) bf16 matrix
+products are emulated and a step is several times slower than in float32: there the recommended setting is
+`fast_dropout=True` alone. `cpu_has_fast_bf16()` tells which case a machine is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 from hf_decision.trainers.rl_config import RLTrainingConfig
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX-512-bf16 or AMX), so that `bf16=True` speeds
+    up CPU training; without them torch emulates bf16 and it slows training down several-fold."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 @dataclass
