@@ -35,11 +35,14 @@ demo-small: $(STAMP)
 d3rlpy-venv: $(STAMP)
 	$(BIN)/python benchmarks/d3rlpy_peers.py --setup --torch_spec "$(TORCH_SPEC)"
 
-# The D4RL results table (benchmarks/results_table.py): BUDGET=smoke (minutes), reduced (~30 min on 2 CPU cores), full.
-BUDGET ?= reduced
+# The D4RL results table (benchmarks/results_table.py): BUDGET=smoke (minutes), reduced (~30 min on 2 CPU cores),
+# cpu (the README's: hours, resumable), gap, full (a GPU). `make results-table BUDGET=cpu ARGS=--cached_only` renders
+# the committed runs without training.
+BUDGET ?= cpu
+ARGS ?=
 results-table: $(STAMP)
 	$(BIN)/python -c "import mujoco" 2>/dev/null || $(BIN)/python -m pip install --quiet "gymnasium[mujoco]>=1.0"
-	$(BIN)/python benchmarks/results_table.py --budget $(BUDGET)
+	$(BIN)/python benchmarks/results_table.py --budget $(BUDGET) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

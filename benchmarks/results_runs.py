@@ -14,10 +14,11 @@ import yaml
 from transformers import PrinterCallback, set_seed
 
 from hf_decision.commands.train_decision_transformer import ModelArguments, build_model, dataset_info
-from hf_decision.data import TrajectoryStore, load_trajectories
+from hf_decision.data import TrajectoryStore, load_trajectories, suggest_target_returns
 from hf_decision.data.d4rl_family import family_folder_name
+from hf_decision.evaluation import evaluate
 from hf_decision.resources import cache_dir, shared_path
-from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
+from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig, cpu_has_fast_bf16
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 
 CONFIGS = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "decision_transformer"
@@ -133,6 +134,12 @@ class RunSettings:
     batch_size: int | None  # None: the env config's
     lm_coef: float
     lm_batch_size: int
+    recommended_cpu: bool = False  # fast_dropout, and bf16 autocast where the CPU has bf16 instructions
+
+
+def sweep_targets(store: TrajectoryStore, config: dict) -> list[float]:
+    """The targets of the final sweep, ascending: `suggest_target_returns(store)` and the env config's target."""
+    return sorted(set(suggest_target_returns(store)) | {config["target_return"]})
 
 
 def train_row(
@@ -145,9 +152,13 @@ def train_row(
     device: str,
     backbone: str | None,
     language: dict,
+    sweep: list[float] | None = None,
 ) -> dict:
     """Train one row (`dt`, `dt_pretrained`, `dt_lm`, `bc`) and return its evaluation curve (step, mean and std of
-    the episode returns at the env's target return), parameter count and wall time (training + evaluations)."""
+    the episode returns at the env's target return), parameter count and wall time (training + evaluations).
+
+    With `sweep`, the trained model is then evaluated at each of those targets (`eval_episodes` episodes each, the
+    same episode seeds): `sweep` maps each target to its mean, std and episode returns."""
     pretrained = row in ("dt_pretrained", "dt_lm")
     set_seed(seed)
     model_args = ModelArguments(
@@ -157,6 +168,8 @@ def train_row(
         **{k: config[k] for k in MODEL_KEYS},
     )
     model = build_model(model_args, dataset_info(store, env_id, None))
+    # bf16 is a speed knob (final loss within 0.1 %), recorded per run: emulated, without bf16 instructions, it is slow
+    bf16 = settings.recommended_cpu and device == "cpu" and cpu_has_fast_bf16()
     lm = dict(language, lm_coef=settings.lm_coef, lm_batch_size=settings.lm_batch_size) if row == "dt_lm" else {}
     with tempfile.TemporaryDirectory(prefix="results-table-") as tmp:
         args = DecisionTransformerTrainingConfig(
@@ -176,6 +189,8 @@ def train_row(
             logging_steps=settings.steps,
             disable_tqdm=True,
             use_cpu=device == "cpu",
+            bf16=bf16,
+            fast_dropout=settings.recommended_cpu,
             **lm,
         )
         trainer = DecisionTransformerTrainer(model, args, store)
@@ -185,4 +200,22 @@ def train_row(
         seconds = time.perf_counter() - start
     evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
     curve = [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
-    return {"curve": curve, "seconds": seconds, "num_parameters": model.num_parameters()}
+    result = {"curve": curve, "seconds": seconds, "num_parameters": model.num_parameters(), "bf16": bf16}
+    if sweep:
+        start = time.perf_counter()
+        swept = evaluate(
+            model.eval(), env_id, target_return=sweep, n_episodes=settings.eval_episodes,
+            num_envs=min(10, settings.eval_episodes), seed=seed,
+        )  # fmt: skip
+        per_target = swept.get("per_target", {swept["target_return"]: swept})
+        result["sweep"] = [
+            {
+                "target_return": t,
+                "mean_return": r["mean_return"],
+                "std_return": r["std_return"],
+                "returns": r["returns"],
+            }
+            for t, r in per_target.items()
+        ]
+        result["sweep_seconds"] = time.perf_counter() - start
+    return result

@@ -38,7 +38,7 @@ import d3rlpy_peers
 import results_runs
 import torch
 from reporting import write_results  # benchmarks/ is on sys.path when a script runs
-from results_report import aggregate, plot_curves, render_table
+from results_report import aggregate, overall, plot_conditioning, plot_curves, render_table
 
 ENVS = ("Hopper-v5", "HalfCheetah-v5", "Walker2d-v5")
 DATASETS = ("medium", "medium-replay", "medium-expert")
@@ -56,7 +56,7 @@ ROWS = {
 class Budget:
     steps: int  # gradient steps of every run
     eval_every: int
-    eval_episodes: int
+    eval_episodes: int  # per target
     seeds: tuple[int, ...]
     envs: tuple[str, ...]
     datasets: tuple[str, ...]
@@ -66,6 +66,10 @@ class Budget:
     learning_rate: float | None  # None: the env config's (1e-4, the DT recipe)
     batch_size: int | None  # None: the env config's (64)
     lm_batch_size: int
+    recommended_cpu: bool = False  # our rows with bf16 autocast + fast_dropout (the recommended CPU setting)
+    target_sweep: bool = False  # after training, the DT rows at `suggest_target_returns(dataset)` too
+    rows: tuple[str, ...] = tuple(ROWS)
+    peer_seeds: tuple[int, ...] | None = None  # seeds of the d3rlpy rows (None: `seeds`)
 
 
 BUDGETS = {
@@ -73,44 +77,107 @@ BUDGETS = {
     "smoke": Budget(20, 10, 2, (0,), ("Hopper-v5",), ("medium",), 10, 100, 2, 1e-3, 16, 1),
     # Under 30 minutes on 2 quiet CPU cores for the whole table: Hopper medium, 300 steps, a compressed schedule.
     "reduced": Budget(300, 100, 5, (0, 1, 2), ("Hopper-v5",), ("medium",), 300, 500, 30, 6e-4, None, 2),
+    # The budget the README reports: 5,000 steps of the DT recipe's lr (1e-4, 500 warmup), the recommended CPU
+    # setting, 5 seeds of ours and 3 of d3rlpy's ~4x slower DT, a target sweep at the end. ~6 min per run of ours.
+    "cpu": Budget(
+        5_000,
+        1_000,
+        10,
+        (0, 1, 2, 3, 4),
+        ("Hopper-v5",),
+        DATASETS,
+        1_000,
+        500,
+        500,
+        1e-4,
+        64,
+        2,
+        recommended_cpu=True,
+        target_sweep=True,
+        rows=("dt", "dt_pretrained", "dt_lm", "bc", "d3rlpy_dt"),
+        peer_seeds=(0, 1, 2),
+    ),  # fmt: skip
+    # Experiment E0 of the d3rlpy question: the reduced recipe, DT and d3rlpy's DT only, 8 seeds x 20 episodes.
+    "gap": Budget(
+        300,
+        100,
+        20,
+        tuple(range(8)),
+        ("Hopper-v5",),
+        ("medium",),
+        300,
+        500,
+        30,
+        6e-4,
+        None,
+        2,
+        rows=("dt", "d3rlpy_dt"),
+    ),  # fmt: skip
     # The paper-like budget, meant for a GPU: the DT recipe (lr 1e-4, 10k warmup steps, batch 64) for 100k steps.
-    "full": Budget(100_000, 5_000, 10, (0, 1, 2), ENVS, DATASETS, 800, None, 10_000, None, None, 4),
+    "full": Budget(100_000, 5_000, 10, (0, 1, 2), ENVS, DATASETS, 800, None, 10_000, None, None, 4, target_sweep=True),
 }
 
 
-def budget_line(name: str, budget: Budget, args, backbone_text: str) -> str:
+def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict) -> str:
     lr = f"lr {budget.learning_rate:g}" if budget.learning_rate else "lr of the env config (1e-4)"
     batch = budget.batch_size or "64 (env config)"
+    ours = [r for by_kind in runs.values() for c in by_kind.values() for rr in c["rows"].values() for r in rr]
+    bf16 = sum(bool(r.get("bf16")) for r in ours if "curve" in r and "worker_seconds" not in r)
+    setting = ""
+    if budget.recommended_cpu:
+        setting = (
+            " Our rows in the recommended CPU setting: fast_dropout, with bf16 autocast where the CPU has bf16 "
+            f"instructions ({bf16} of these runs; the others float32)."
+        )
+    seeds = ", ".join(map(str, budget.seeds))
+    if budget.peer_seeds is not None and any(r.startswith("d3rlpy") for r in budget.rows):
+        seeds += f" (d3rlpy rows: {', '.join(map(str, budget.peer_seeds))})"
+    sweep = (
+        " After training, each DT is also evaluated at the targets of its dataset's sweep."
+        if budget.target_sweep
+        else ""
+    )
+    gpt2 = ""
+    if {"dt_pretrained", "dt_lm"} & set(args.rows):
+        gpt2 = f" GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}."
     return (
         f"Budget `{name}` on {args.device}: {budget.steps:,} gradient steps per run (DT rows: batch {batch}, K = 20, "
         f"{lr}, {budget.warmup_steps:,} warmup steps; d3rlpy DT the same; d3rlpy CQL its D4RL recipe), evaluation "
-        f"every {budget.eval_every:,} steps with {budget.eval_episodes} episodes (episode seeds seed + 0..), seeds "
-        f"{', '.join(map(str, budget.seeds))}. GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}. "
-        "D4RL-normalized scores, mean ± std over seeds."
+        f"every {budget.eval_every:,} steps with {budget.eval_episodes} episodes per target (episode seeds seed + "
+        f"0..), seeds {seeds}.{setting}{sweep}{gpt2} "
+        "D4RL-normalized scores of each run's mean return at the target; IQM and mean over seeds with 95 % "
+        "stratified-bootstrap confidence intervals (rliable, 2,000 resamples)."
     )
 
 
-def resolve_backbone(args, budget: Budget, config: dict) -> tuple[str | None, str, dict]:
-    """(backbone or None, its description or the reason it is missing, language-loss settings)."""
+def language_settings() -> dict:
+    """Where the λ·LM row reads its text: the shared WikiText-2 (validation split: no train split ships here)."""
     wiki = results_runs.shared_path("wikitext-2-raw")
-    if wiki is not None:  # WikiText-2 ships no train split here: the language loss reads the validation text
-        language = {"lm_dataset": str(wiki), "lm_dataset_config": None, "lm_split": "validation"}
-    else:
-        language = {"lm_dataset": "Salesforce/wikitext", "lm_dataset_config": "wikitext-103-raw-v1"}
+    if wiki is not None:
+        return {"lm_dataset": str(wiki), "lm_dataset_config": None, "lm_split": "validation"}
+    return {"lm_dataset": "Salesforce/wikitext", "lm_dataset_config": "wikitext-103-raw-v1"}
+
+
+def backbone_key(args, budget: Budget, config: dict) -> str:
+    """What the GPT-2 rows start from, as the cache key of their runs: `--backbone`, or the recipe of the local GPT-2
+    (its measured perplexity is recorded in each run, not in the key, so a re-pretrained copy reuses the runs)."""
     if args.backbone:
-        return args.backbone, f"`{args.backbone}`", language
+        return f"`{args.backbone}`"
+    shape = f"{config['n_layer']} layers × {config['hidden_size']}, {config['n_head']} head(s)"
+    return f"GPT-2 ({shape}) pretrained {budget.pretrain_steps} steps on WikiText-2 here (seed 0)"
+
+
+def resolve_backbone(args, budget: Budget, config: dict) -> tuple[str | None, str]:
+    """(backbone or None, its description or the reason it is missing); pretrains the local GPT-2 when needed."""
+    if args.backbone:
+        return args.backbone, f"`{args.backbone}`"
     try:
         folder = results_runs.local_backbone(config, budget.pretrain_steps, args.device, budget.pretrain_eval_lines)
     except results_runs.RowUnavailable as error:  # no text to pretrain on: those rows say so
-        return None, f"unavailable: {error}", language
-    shape = f"{config['n_layer']} layers × {config['hidden_size']}, {config['n_head']} head(s)"
+        return None, f"unavailable: {error}"
     done = json.loads((folder / "eval_results.json").read_text())
-    return (
-        str(folder),
-        f"GPT-2 ({shape}) pretrained {budget.pretrain_steps} steps on WikiText-2 here (perplexity "
-        f"{done['perplexity']:.0f} on {Path(done['eval_file']).name})",
-        language,
-    )
+    perplexity = f"perplexity {done['perplexity']:.0f} on {Path(done['eval_file']).name}"
+    return str(folder), backbone_key(args, budget, config).replace("(seed 0)", f"(seed 0, {perplexity})")
 
 
 class RunCache:
@@ -130,10 +197,36 @@ class RunCache:
         return cached if cached.get("settings") == settings else None
 
     def put(self, key: tuple, result: dict) -> None:
-        path = self.path(*key)
+        self._write(self.path(*key), result)
+
+    def dataset(self, env_id: str, kind: str, source, description: str) -> dict | None:
+        """`{description, episode_returns}` of a cell's dataset, kept in `dataset.json` beside its runs, so the
+        conditioning plots render from the cache alone; (re)written from `source` when it is there."""
+        path = self.folder / env_id / kind / "dataset.json"
+        if source is not None:
+            returns = results_runs.load_store(source).episode_returns
+            data = {"description": description, "episode_returns": [round(float(r), 1) for r in returns]}
+            if not path.exists() or json.loads(path.read_text()) != data:
+                self._write(path, data)
+            return data
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @staticmethod
+    def _write(path: Path, content: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".tmp").write_text(json.dumps(result, indent=2))
+        path.with_suffix(".tmp").write_text(json.dumps(content, indent=2))
         path.with_suffix(".tmp").replace(path)
+
+
+def recorded_backbone(runs: dict) -> str | None:
+    """The description (with its measured perplexity) a GPT-2 row's run recorded, if any ran."""
+    for by_kind in runs.values():
+        for cell in by_kind.values():
+            for row in ("dt_pretrained", "dt_lm"):
+                for run in cell["rows"].get(row, []):
+                    if run.get("backbone"):
+                        return run["backbone"]
+    return None
 
 
 def peer_spec(row: str, files: list[str], env_id: str, config: dict, budget: Budget, seed: int, device: str) -> dict:
@@ -166,13 +259,16 @@ def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[s
     results: dict[str, list[dict]] = {}
     for row in rows:
         results[row] = []
-        for seed in budget.seeds:
+        seeds = budget.seeds
+        if row.startswith("d3rlpy") and budget.peer_seeds is not None:
+            seeds = tuple(s for s in seeds if s in budget.peer_seeds)
+        for seed in seeds:
             key = (env_id, kind, row, seed)
             settings = {"row": row, "env_config": config, "budget": context["settings"]}
             if row.startswith("d3rlpy"):
                 settings |= {"d3rlpy": d3rlpy_peers.D3RLPY_SPEC, "cql": d3rlpy_peers.CQL_HYPERPARAMETERS}
             if row in ("dt_pretrained", "dt_lm"):
-                settings |= {"backbone": context["backbone_text"], "lm_coef": args.lm_coef if row == "dt_lm" else 0}
+                settings |= {"backbone": context["backbone_key"], "lm_coef": args.lm_coef if row == "dt_lm" else 0}
             cached = cache.get(key, settings)
             if cached is not None:
                 results[row].append(cached)
@@ -196,13 +292,19 @@ def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[s
                         for p in outcome["curve"]
                     ]
                 else:
-                    if row in ("dt_pretrained", "dt_lm") and context["backbone"] is None:
-                        raise results_runs.RowUnavailable(context["backbone_text"].removeprefix("unavailable: "))
+                    if row in ("dt_pretrained", "dt_lm"):
+                        if "backbone_text" not in context:  # pretrained on first use, never for cached runs
+                            context["backbone"], context["backbone_text"] = resolve_backbone(args, budget, config)
+                        if context["backbone"] is None:
+                            raise results_runs.RowUnavailable(context["backbone_text"].removeprefix("unavailable: "))
                     store = store or results_runs.load_store(source)
+                    sweep = results_runs.sweep_targets(store, config) if budget.target_sweep and row != "bc" else []
                     outcome = results_runs.train_row(
                         row, store, env_id, config, context["run_settings"], seed, args.device,
-                        context["backbone"], context["language"],
+                        context.get("backbone"), context["language"], sweep,
                     )  # fmt: skip
+                    if row in ("dt_pretrained", "dt_lm"):
+                        outcome["backbone"] = context["backbone_text"]
             except (d3rlpy_peers.PeerUnavailable, results_runs.RowUnavailable) as error:
                 print(f"  unavailable: {error}", flush=True)
                 results[row].append({"seed": seed, "unavailable": str(error)})
@@ -222,7 +324,9 @@ def main() -> dict:
     parser.add_argument("--data_dir", default=None, help="Folder of collected HalfCheetah/Walker2d families.")
     parser.add_argument("--backbone", default="", help="GPT-2 checkpoint for the GPT-2 rows (default: local one).")
     parser.add_argument("--lm_coef", type=float, default=0.1, help="λ of the language loss of the dt_lm row.")
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="Rows to run.")
+    parser.add_argument(
+        "--rows", nargs="+", choices=list(ROWS), default=None, help="Rows to run (default: the budget's)."
+    )
     parser.add_argument("--envs", nargs="+", choices=ENVS, default=None, help="Override the budget's envs.")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=None, help="Override its datasets.")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Override the budget's seeds.")
@@ -252,21 +356,23 @@ def main() -> dict:
         datasets=tuple(args.datasets or budget.datasets),
         seeds=tuple(args.seeds if args.seeds is not None else budget.seeds),
     )
+    args.rows = args.rows or list(budget.rows)
     try:
         import mujoco  # noqa: F401
     except ImportError:
-        parser.error("the MuJoCo envs need mujoco in this venv: pip install -e '.[mujoco]' (or make results-table)")
+        if not args.cached_only:  # rendering cached runs needs no simulator
+            parser.error("the MuJoCo envs need mujoco in this venv: pip install -e '.[mujoco]' (make results-table)")
     start = time.time()
     run_settings = results_runs.RunSettings(
         budget.steps, budget.warmup_steps, budget.learning_rate, budget.eval_every, budget.eval_episodes,
-        budget.batch_size, args.lm_coef, budget.lm_batch_size,
+        budget.batch_size, args.lm_coef, budget.lm_batch_size, budget.recommended_cpu,
     )  # fmt: skip
     settings = dataclasses.asdict(budget) | {"device": args.device}
-    for key in ("seeds", "envs", "datasets"):
+    for key in ("seeds", "envs", "datasets", "rows", "peer_seeds"):
         settings.pop(key)
     cache = RunCache(Path(args.output_dir) / "results_table_runs" / args.budget, args.rerun)
-    context: dict = {"settings": settings, "run_settings": run_settings, "backbone": None, "language": {}}
-    if any(row.startswith("d3rlpy") for row in args.rows):
+    context: dict = {"settings": settings, "run_settings": run_settings, "language": language_settings()}
+    if any(row.startswith("d3rlpy") for row in args.rows) and not args.cached_only:
         try:
             context["peer_python"] = d3rlpy_peers.ensure_venv(args.d3rlpy_venv, create=not args.no_d3rlpy_setup)
         except d3rlpy_peers.PeerUnavailable as error:
@@ -277,12 +383,12 @@ def main() -> dict:
     backbone_text = "not run"
     for env_id in budget.envs:
         context["config"] = config = results_runs.env_config(env_id)
-        if {"dt_pretrained", "dt_lm"} & set(args.rows):
-            context["backbone"], backbone_text, context["language"] = resolve_backbone(args, budget, config)
-            context["backbone_text"] = backbone_text
+        context["backbone_key"] = backbone_text = backbone_key(args, budget, config)
+        context.pop("backbone_text", None)
         for kind in budget.datasets:
             source, description = results_runs.dataset_source(env_id, kind, args.data_dir)
-            if source is None:
+            data = cache.dataset(env_id, kind, source, description)
+            if source is None and not (args.cached_only and data):
                 print(f"skipping {env_id} {kind}: {description}")
                 skipped.setdefault(env_id, {})[kind] = description
                 continue
@@ -290,22 +396,34 @@ def main() -> dict:
             if not cell:
                 skipped.setdefault(env_id, {})[kind] = "no cached runs (--cached_only)"
                 continue
-            runs.setdefault(env_id, {})[kind] = {"data": description, "rows": cell}
+            runs.setdefault(env_id, {})[kind] = {
+                "data": data["description"],
+                "rows": cell,
+                "dataset_returns": data["episode_returns"],
+            }
 
     cells = aggregate(runs, env_ids=budget.envs)
-    header = budget_line(args.budget, budget, args, backbone_text)
-    table = render_table(header, cells, ROWS, skipped)
+    summary = overall(cells)
+    header = budget_line(args.budget, budget, args, recorded_backbone(runs) or backbone_text, runs)
+    table = render_table(header, cells, ROWS, skipped, summary)
     name = f"results_table_{args.budget}"
     plot = plot_curves(cells, ROWS, Path(args.output_dir) / f"{name}.png", title=f"budget `{args.budget}`")
     if plot is not None:
         table += f"\nLearning curves: `{plot}`\n"
+    conditioning = plot_conditioning(
+        cells, ROWS, Path(args.output_dir) / f"{name}_conditioning.png", title=f"budget `{args.budget}`"
+    )
+    if conditioning is not None:
+        table += f"\nReturn conditioning: `{conditioning}`\n"
     result = {
         "budget": args.budget,
         "header": header,
-        "settings": settings | {"seeds": budget.seeds, "envs": budget.envs, "datasets": budget.datasets},
+        "settings": settings
+        | {"seeds": budget.seeds, "peer_seeds": budget.peer_seeds, "envs": budget.envs, "datasets": budget.datasets},
         "lm_coef": args.lm_coef,
         "backbone": backbone_text,
         "cells": cells,
+        "overall": summary,
         "skipped": skipped,
         "runs_dir": str(cache.folder),
         "seconds": time.time() - start,
