@@ -20,6 +20,7 @@ PRETRAINED_ROWS = ("dt_pretrained", "dt_lm")
 PAIRS = (("dt", "bc"), ("dt", "d3rlpy_dt"), ("dt_pretrained", "dt"), ("dt_lm", "dt_pretrained"))
 SCORES = ("final", "best")
 REPS = 2000  # bootstrap resamples of every confidence interval
+PROBE_KEYS = ("mean_abs_action", "rtg_x1.5", "timestep_plus_100")
 
 
 def _stats(values: list[float]) -> dict:
@@ -57,6 +58,9 @@ def aggregate_row(env_id: str, runs: list[dict], reps: int = REPS) -> dict:
         "unavailable_seeds": {r["seed"]: r["unavailable"] for r in runs if "unavailable" in r},
         "sweep": aggregate_sweep(done),
     }
+    probes = [r["probe"] for r in done if r.get("probe")]
+    if probes:
+        row["probe"] = {key: float(np.mean([p[key] for p in probes])) for key in PROBE_KEYS} | {"runs": len(probes)}
     estimates = interval_estimates({k: row[k]["values"] for k in SCORES}, reps=reps)
     for key in SCORES:
         row[key] |= _intervals(estimates[key])
@@ -167,6 +171,7 @@ def render_table(header: str, cells: dict, labels: dict[str, str], skipped: dict
         for kind, reason in by_kind.items():
             lines.append(f"| {env_id} | {kind} | all | — | skipped: {reason} | — | — | — | — |")
     lines += _improvement_lines(cells, labels, summary)
+    lines += _probe_lines(cells, labels)
     lines += _overall_lines(summary, labels)
     lines += _sweep_lines(cells, labels)
     return "\n".join(lines) + "\n"
@@ -193,6 +198,33 @@ def _improvement_lines(cells: dict, labels: dict[str, str], summary: dict | None
         x, y = pair.split(" > ")
         values = [_interval_p(found[pair]["final"]) if pair in found else "—" for _, found in columns]
         lines.append(f"| {labels[x]} > {labels[y]} | " + " | ".join(values) + " |")
+    return lines
+
+
+def _probe_lines(cells: dict, labels: dict[str, str]) -> list[str]:
+    rows = [
+        (env, kind, row, r["probe"])
+        for env, by_kind in cells.items()
+        for kind, cell in by_kind.items()
+        for row, r in cell["rows"].items()
+        if r.get("probe")
+    ]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "What the trained DT's newest action follows (seed mean over runs; 512 complete windows of the data): the "
+        "mean absolute change of the action when every return-to-go is multiplied by 1.5, or every timestep moved "
+        "100 steps later, against the mean absolute action:",
+        "",
+        "| Env | Dataset | Method | Runs | Mean abs. action | Change, return-to-go × 1.5 | Change, timestep + 100 |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for env, kind, row, p in rows:
+        lines.append(
+            f"| {env} | {kind} | {labels[row]} | {p['runs']} | {p['mean_abs_action']:.3f} | {p['rtg_x1.5']:.3f} "
+            f"| {p['timestep_plus_100']:.3f} |"
+        )
     return lines
 
 

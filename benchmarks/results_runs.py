@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 import yaml
 from transformers import PrinterCallback, set_seed
 
@@ -142,6 +143,34 @@ def sweep_targets(store: TrajectoryStore, config: dict) -> list[float]:
     return sorted(set(suggest_target_returns(store)) | {config["target_return"]})
 
 
+@torch.no_grad()
+def conditioning_probe(model, collator, store: TrajectoryStore, windows: int = 512, seed: int = 0) -> dict:
+    """How much the trained DT's newest action moves when its inputs are changed (experiment E2 of the d3rlpy
+    question): every return-to-go × 1.5, or every timestep + 100, on `windows` complete K-step windows of the data
+    drawn with `seed`. Mean absolute change per action dimension, and the mean absolute action for scale. A policy
+    that follows the clock more than the return moves more under the timestep shift."""
+    k = model.config.context_length
+    lengths = store.episode_lengths[store.episode_of_step]
+    starts = torch.nonzero(store.timesteps <= (lengths - k).clamp(min=0)).squeeze(1)
+    starts = starts[torch.randperm(len(starts), generator=torch.Generator().manual_seed(seed))[:windows]]
+    batch = {key: value for key, value in collator(starts).items() if key != "labels"}
+    was_training = model.training
+    model.eval()
+    try:
+        base = model(**batch).action_preds[:, -1]
+        rtg = model(**{**batch, "returns_to_go": batch["returns_to_go"] * 1.5}).action_preds[:, -1]
+        late = (batch["timesteps"] + 100).clamp(max=model.config.max_ep_len - 1) * batch["attention_mask"]
+        time = model(**{**batch, "timesteps": late}).action_preds[:, -1]
+    finally:
+        model.train(was_training)
+    return {
+        "windows": len(starts),
+        "mean_abs_action": float(base.abs().mean()),
+        "rtg_x1.5": float((rtg - base).abs().mean()),
+        "timestep_plus_100": float((time - base).abs().mean()),
+    }
+
+
 def train_row(
     row: str,
     store: TrajectoryStore,
@@ -201,6 +230,7 @@ def train_row(
     evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
     curve = [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
     result = {"curve": curve, "seconds": seconds, "num_parameters": model.num_parameters(), "bf16": bf16}
+    result["probe"] = conditioning_probe(model, trainer.data_collator, store, seed=seed)
     if sweep:
         start = time.perf_counter()
         swept = evaluate(
