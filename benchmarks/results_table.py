@@ -253,16 +253,20 @@ def peer_spec(row: str, files: list[str], env_id: str, config: dict, budget: Bud
     }
 
 
+def run_seeds(row: str, budget: Budget) -> tuple[int, ...]:
+    """The seeds of a row: the budget's, and for the d3rlpy rows only those of them in `peer_seeds`."""
+    if row.startswith("d3rlpy") and budget.peer_seeds is not None:
+        return tuple(s for s in budget.seeds if s in budget.peer_seeds)
+    return budget.seeds
+
+
 def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[str, list[dict]]:
     """Every (row, seed) run of one (env, dataset): from the cache, or trained now. Returns the runs per row."""
     config, store, files = context["config"], None, None
     results: dict[str, list[dict]] = {}
     for row in rows:
         results[row] = []
-        seeds = budget.seeds
-        if row.startswith("d3rlpy") and budget.peer_seeds is not None:
-            seeds = tuple(s for s in seeds if s in budget.peer_seeds)
-        for seed in seeds:
+        for seed in run_seeds(row, budget):
             key = (env_id, kind, row, seed)
             settings = {"row": row, "env_config": config, "budget": context["settings"]}
             if row.startswith("d3rlpy"):
@@ -405,6 +409,12 @@ def main() -> dict:
     cells = aggregate(runs, env_ids=budget.envs)
     summary = overall(cells)
     header = budget_line(args.budget, budget, args, recorded_backbone(runs) or backbone_text, runs)
+    done = sum(
+        "curve" in r for by_kind in runs.values() for c in by_kind.values() for rr in c["rows"].values() for r in rr
+    )
+    planned = len(budget.envs) * len(budget.datasets) * sum(len(run_seeds(row, budget)) for row in args.rows)
+    if done < planned:
+        header += f" Runs in this table: {done} of the {planned} planned; the rest are still to run."
     table = render_table(header, cells, ROWS, skipped, summary)
     name = f"results_table_{args.budget}"
     plot = plot_curves(cells, ROWS, Path(args.output_dir) / f"{name}.png", title=f"budget `{args.budget}`")
