@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,3 +44,14 @@ class RLTrainingConfig(TrainingArguments):
             raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {self.nonfinite_loss!r}")
         if self.eval_env_steps < 0:
             raise ValueError(f"eval_env_steps must be >= 0, got {self.eval_env_steps}")
+        warmup = self.get_warmup_steps(self.max_steps) if self.max_steps > 0 else 0
+        if warmup >= self.max_steps > 0 and self.learning_rate > 0:
+            # a short run of a config made for a long one would train at a tiny fraction of its learning rate
+            logger.warning(
+                "warmup_steps=%d >= max_steps=%d: the learning rate never reaches %g (at the last step it is %.3g); "
+                "lower --warmup_steps for a short run",
+                warmup,
+                self.max_steps,
+                self.learning_rate,
+                self.learning_rate * self.max_steps / warmup,
+            )
