@@ -313,6 +313,9 @@ def test_evaluate_script_prints_a_table_and_writes_json(tmp_path, capsys):
         assert report["evaluation"][str(target)]["returns"] == expected["per_target"][target]["returns"]
     mean, std = expected["per_target"][500.0]["mean_return"], expected["per_target"][500.0]["std_return"]
     assert f"| 500 | {mean:.2f} ± {std:.2f} | — | 2 |" in capsys.readouterr().out
+    # without --output_file the results land beside the checkpoint, not in the current folder
+    evaluate_script.cli(["--config", str(config), "--model_name_or_path", str(tmp_path / "ckpt")])
+    assert json.loads((tmp_path / "ckpt" / "eval_results.json").read_text()) == report
 
 
 def test_push_script_writes_the_agent_folder_offline(tmp_path):

@@ -33,8 +33,12 @@ class EvaluateArguments:
     n_episodes: int = field(default=10, metadata={"help": "Episodes per target return."})
     num_envs: int = field(default=10, metadata={"help": "Environments run in parallel."})
     seed: int = field(default=0, metadata={"help": "Episode j is reset with seed `seed + j`."})
-    output_file: str = field(
-        default="eval_results.json", metadata={"help": "Where to write the results as JSON ('' to skip)."}
+    output_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Where to write the results as JSON; default: eval_results.json beside a local checkpoint (in "
+            "the current folder for a Hub id); '' to skip."
+        },
     )
 
 
@@ -62,8 +66,12 @@ def main(args: EvaluateArguments) -> dict:
         "seed": args.seed,
         "evaluation": {str(target): r for target, r in per_target.items()},
     }
-    if args.output_file:
-        output = Path(args.output_file)
+    output_file = args.output_file
+    if output_file is None:
+        local = Path(args.model_name_or_path)
+        output_file = str(local / "eval_results.json") if local.is_dir() else "eval_results.json"
+    if output_file:
+        output = Path(output_file)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(report, indent=2) + "\n")
         print(f"Wrote {output}")
