@@ -82,8 +82,11 @@ def _read(source, *, config, split, revision) -> Dataset:
                 raise FileNotFoundError(f"{path} holds neither a save_to_disk dataset nor parquet files")
             return _read_parquet(files)
         return _read_parquet([path])
-    if isinstance(source, PathLike) or text.startswith((".", "/", "~")) or text.endswith((".parquet", *HDF5_SUFFIXES)):
-        raise FileNotFoundError(f"no such file or folder: {text}")
+    looks_local = text.startswith((".", "/", "~")) or text.endswith((".parquet", *HDF5_SUFFIXES))
+    # `data/x` whose folder `data` exists here is a missing local dataset, not the Hub repo `x` of user `data`
+    in_local_folder = len(path.parts) > 1 and path.parent.is_dir()
+    if isinstance(source, PathLike) or looks_local or in_local_folder:
+        raise FileNotFoundError(f"no such file or folder: {text} (looked in {Path.cwd()})")
     return read_hub(text, config=config, split=split, revision=revision)
 
 

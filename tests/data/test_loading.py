@@ -132,9 +132,27 @@ def test_minari_local_dataset(tmp_path, monkeypatch):
     assert all(t[-1] for t in loaded["terminals"])
 
 
-def test_missing_local_path_is_a_file_not_found_error(tmp_path):
+def test_missing_local_path_is_a_file_not_found_error(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError):
         load_trajectories(tmp_path / "nope.parquet")
+    # a relative path into a folder that exists here is local, never the Hub repo of a user named like the folder
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    with pytest.raises(FileNotFoundError, match="no such file or folder: data/cartpole-medium-replay"):
+        load_trajectories("data/cartpole-medium-replay")
+
+
+def test_shipped_configs_read_what_the_readme_collect_command_writes():
+    import yaml
+
+    from hf_decision.data.d4rl_family import family_folder_name
+
+    root = Path(__file__).resolve().parents[2]
+    written = f"data/cartpole/{family_folder_name('CartPole-v1', 'medium-replay')}"  # `--output_dir data/cartpole`
+    assert "--output_dir data/cartpole" in (root / "README.md").read_text()
+    for config in ("dqn/cartpole-v1-offline.yaml", "bc/cartpole-v1.yaml"):
+        values = yaml.safe_load((root / "scripts" / "configs" / config).read_text())
+        assert values["dataset_name_or_path"] == written, config
 
 
 def test_hub_parquet_conversion_pattern():
