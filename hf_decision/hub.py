@@ -88,7 +88,8 @@ def per_target_results(eval_results: Mapping[str, Any] | None) -> dict[float | N
 
 def results_table(eval_results: Mapping[str, Any] | None) -> str:
     """A Markdown table of evaluation results: target, mean ± std, normalized score, episodes."""
-    lines = ["| Target return | Return (mean ± std) | Normalized score | Episodes |", "|---:|---:|---:|---:|"]
+    lines = ["| Target return | Return (mean ± std) | D4RL normalized score (0 random, 100 expert) | Episodes |"]
+    lines.append("|---:|---:|---:|---:|")
     for target, r in per_target_results(eval_results).items():
         score = r.get("normalized_score")
         score = "—" if score is None else f"{score:.1f}"

@@ -140,7 +140,8 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
         results["evaluation"] = {str(t): r for t, r in per_target.items()}
         for target, r in per_target.items():
             print(f"target {target:g}: return {r['mean_return']:.1f} ± {r['std_return']:.1f}", end="")
-            print("" if r["normalized_score"] is None else f", normalized score {r['normalized_score']:.1f}")
+            score = r["normalized_score"]
+            print("" if score is None else f", D4RL normalized score {score:.1f} (0 random, 100 expert)")
     (output / "results.json").write_text(json.dumps(results, indent=2))
     print(f"Saved the Decision Transformer to {output}")
     return trainer, results
