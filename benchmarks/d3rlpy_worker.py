@@ -125,6 +125,45 @@ def play(act, reset, env_id: str, episodes: int, seed: int) -> dict:
     return {"returns": returns, "lengths": lengths}
 
 
+def probe(algo, dataset, context: int, seed: int, windows: int = 512) -> dict:
+    """The sensitivity probe of `results_runs.conditioning_probe`, through d3rlpy's own `predict` (its scalers, its
+    timesteps from 1): the mean absolute change of the newest action over `windows` random complete K-step windows
+    of the data when every return-to-go is multiplied by 1.5, or every timestep moved 100 steps later."""
+    rng = np.random.default_rng(seed)
+    candidates = [(e, end) for e, ep in enumerate(dataset.episodes) for end in range(context - 1, len(ep.rewards))]
+    picks = rng.choice(len(candidates), size=min(windows, len(candidates)), replace=False)
+    limit = algo.config.max_timestep - 1
+    base_actions, rtg_change, time_change = [], [], []
+    for index in picks:
+        e, end = candidates[index]
+        episode = dataset.episodes[e]
+        start = end - context + 1
+        rewards = episode.rewards[:, 0].astype(np.float64)
+        rtg = np.cumsum(rewards[::-1])[::-1][start : end + 1].reshape(-1, 1).astype(np.float32)
+
+        def act(returns_to_go, timesteps, episode=episode, start=start, end=end):
+            inpt = d3rlpy.algos.TransformerInput(
+                observations=episode.observations[start : end + 1],
+                actions=episode.actions[start : end + 1],
+                rewards=episode.rewards[start : end + 1],
+                returns_to_go=returns_to_go,
+                timesteps=timesteps,
+            )
+            return np.asarray(algo.predict(inpt), dtype=np.float64)
+
+        timesteps = np.arange(start, end + 1) + 1
+        base = act(rtg, timesteps)
+        base_actions.append(np.abs(base).mean())
+        rtg_change.append(np.abs(act(rtg * 1.5, timesteps) - base).mean())
+        time_change.append(np.abs(act(rtg, np.minimum(timesteps + 100, limit)) - base).mean())
+    return {
+        "windows": len(picks),
+        "mean_abs_action": float(np.mean(base_actions)),
+        "rtg_x1.5": float(np.mean(rtg_change)),
+        "timestep_plus_100": float(np.mean(time_change)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", required=True, help="JSON file: algo, files, env_id, seed, steps, eval_every, ...")
@@ -157,7 +196,9 @@ def main() -> None:
                 evaluate(algo, total_step)
 
         algo.fit(dataset, n_steps=steps, n_steps_per_epoch=every, callback=callback, **quiet)
+        probed = probe(algo, dataset, spec["dt"]["context_length"], spec["seed"])
     elif spec["algo"] == "cql":
+        probed = None
         algo = cql(spec)
         for epoch, _ in algo.fitter(dataset, n_steps=steps, n_steps_per_epoch=every, **quiet):
             evaluate(algo, epoch * every)
@@ -168,6 +209,8 @@ def main() -> None:
         "seconds": time.perf_counter() - start,
         "versions": {"d3rlpy": d3rlpy.__version__, "torch": torch.__version__, "gymnasium": gym.__version__},
     }
+    if probed is not None:
+        result["probe"] = probed
     Path(args.output).write_text(json.dumps(result, indent=2))
 
 
