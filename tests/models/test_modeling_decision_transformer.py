@@ -159,6 +159,14 @@ def test_from_pretrained_backbone_refuses_a_conflicting_architecture(tmp_path):
         DecisionTransformerModel.from_pretrained_backbone(tmp_path, hidden_size=32)
 
 
+def test_an_unreachable_backbone_names_the_local_alternative(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DECISION_CACHE", str(tmp_path / "cache"))
+    save_tiny_gpt2(tmp_path / "cache" / "gpt2-wikitext2-tiny")  # what pretraining here leaves in the cache
+    with pytest.raises(OSError, match="pretrain_gpt2.py") as raised:
+        DecisionTransformerModel.from_pretrained_backbone(str(tmp_path / "no-such-gpt2"), state_dim=4, act_dim=2)
+    assert str(tmp_path / "cache" / "gpt2-wikitext2-tiny") in str(raised.value)
+
+
 def test_gpt2_positions_reach_the_tokens_only_in_sequence_mode(tmp_path):
     save_tiny_gpt2(tmp_path)
     for mode, should_change in (("constant", False), ("sequence", True)):

@@ -36,6 +36,7 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
 )
 from hf_decision.models.fast_dropout import FAST_DROPOUT_ATTENTION
 from hf_decision.objectives import action_loss, causal_lm_loss
+from hf_decision.resources import cache_dir
 
 
 @dataclass
@@ -292,7 +293,10 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         The DT's own embeddings and action head start from random initialization. Like `from_pretrained`, the
         model is returned in eval mode.
         """
-        backbone = GPT2Model.from_pretrained(name_or_path, **{"use_safetensors": True, **(backbone_kwargs or {})})
+        try:
+            backbone = GPT2Model.from_pretrained(name_or_path, **{"use_safetensors": True, **(backbone_kwargs or {})})
+        except OSError as error:  # offline or a typo: name the local way to a GPT-2
+            raise OSError(f"{error}\n{_local_backbone_hint()}") from error
         source = backbone.config
         if source.model_type != "gpt2":
             raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
@@ -380,6 +384,18 @@ _STATE_TOKENS = slice(1, None, 3)  # (R̂_t, s_t, a_t) per step
 _STATE_TOKEN_ATTENTION = ("eager", "sdpa", FAST_DROPOUT_ATTENTION)
 # `create_causal_mask` renamed its cache argument from `past_key_values` to `cache` within transformers 5.
 _MASK_CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(create_causal_mask).parameters else "past_key_values"
+
+
+def _local_backbone_hint() -> str:
+    """Where a GPT-2 comes from without the Hub: the ones pretrained here, in the cache, or how to make one."""
+    found = sorted(p.parent for p in cache_dir().glob("gpt2-*/model.safetensors"))
+    listed = "".join(f"\n  {folder}" for folder in found[:5])
+    return (
+        "Without the Hub, a GPT-2 pretrained locally loads the same way: `python scripts/pretrain_gpt2.py "
+        "scripts/configs/pretrain_gpt2/wikitext2_small.yaml --output_dir runs/gpt2-small`, then "
+        "`from_pretrained_backbone('runs/gpt2-small')`."
+        + (f" Pretrained GPT-2 folders already in the cache:{listed}" if found else "")
+    )
 
 
 def _state_tokens_supported(gpt2: GPT2Model) -> bool:
