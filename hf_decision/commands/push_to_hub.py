@@ -58,10 +58,15 @@ class PushArguments:
         },
     )
     train_config: str | None = field(
-        default=None, metadata={"help": "The training YAML: its hyperparameters and dataset go into the card."}
+        default=None,
+        metadata={
+            "help": "The training YAML: its hyperparameters and dataset go into the card; default: the settings "
+            "the training script saved in <model_dir>/results.json."
+        },
     )
     dataset_id: str | None = field(
-        default=None, metadata={"help": "Training dataset; default: dataset_name_or_path of --train_config."}
+        default=None,
+        metadata={"help": "Training dataset; default: that of --train_config, else the one results.json names."},
     )
     record_video: bool = field(default=False, metadata={"help": "Record one episode to replay.mp4 (`video` extra)."})
     video_max_steps: int = field(default=1000, metadata={"help": "Longest replay, in environment steps."})
@@ -96,10 +101,12 @@ def main(args: PushArguments) -> dict:
         )
     if eval_results:
         print(results_table(eval_results))
+    # the training YAML when given, else the settings the training script saved beside the model
     train_config = yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else {}
+    train_config = train_config or saved.get("training_args") or {}
     card_inputs = dict(
         eval_results=eval_results,
-        dataset_id=args.dataset_id or train_config.get("dataset_name_or_path"),
+        dataset_id=args.dataset_id or train_config.get("dataset_name_or_path") or saved.get("dataset_id"),
         history=saved.get("history") or _history(args.history_file, model_dir),
         training_args=train_config or None,
         dataset_statistics=saved.get("dataset"),

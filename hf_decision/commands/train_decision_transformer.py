@@ -123,10 +123,13 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
     output = Path(training_args.output_dir)
-    # the episode returns too: the model card draws them beside the achieved-against-target plot
+    # what the model card needs later (push_to_hub reads it): the data, its episode returns (drawn beside the
+    # achieved-against-target plot) and the training settings
     results = {
+        "dataset_id": script_args.dataset_name_or_path,
         "dataset": trainer.dataset_statistics,
         "dataset_returns": [round(float(r), 3) for r in store.episode_returns],
+        "training_args": json.loads(training_args.to_json_string()),
     }
     if script_args.env_id and script_args.final_eval_episodes > 0:
         result = evaluate(

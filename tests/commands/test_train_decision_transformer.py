@@ -54,5 +54,14 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     # evaluated at every suggested target: the sweep the card draws
     assert set(stored["evaluation"]) == {"8.0", "0.0", "4.0", "9.6"}
     assert all(len(r["returns"]) == 2 for r in stored["evaluation"].values())
+    assert stored["dataset_id"] == str(data) and stored["training_args"]["max_steps"] == 4
+    # the agent folder written from the run alone: the card names the data and the hyperparameters it was trained with
+    from hf_decision.commands.push_to_hub import PushArguments
+    from hf_decision.commands.push_to_hub import main as push
+
+    folder = push(PushArguments(model_dir=str(tmp_path / "out"), local_dir=str(tmp_path / "agent")))["local_dir"]
+    card = (folder / "README.md").read_text()
+    assert f"`{data}` (a local dataset)" in card and "| Optimizer steps | 4 |" in card
+    assert "![Achieved return against target return](conditioning.png)" in card
     batch = trainer.data_collator([0, 1])
     torch.testing.assert_close(saved.eval()(**batch).action_preds, trainer.model.eval()(**batch).action_preds)
