@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 from transformers import TrainerCallback
 
 from hf_decision.evaluation import evaluate
@@ -23,6 +24,21 @@ class EnvironmentEvaluationCallback(TrainerCallback):
         self.seed = args.seed
         self.trainer = trainer
         self.history: list[dict] = []
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        """Make the environment once before the first step, so a missing simulator fails now, not after training."""
+        model = self.trainer.accelerator.unwrap_model(model) if self.trainer is not None else model
+        env_id = getattr(model.config, "env_id", None) if model is not None else None
+        if not env_id:
+            raise ValueError("evaluation in the environment (eval_env_steps > 0) needs model.config.env_id")
+        try:
+            gym.make(env_id).close()
+        except Exception as error:  # a missing dependency, an unknown id, ...: nothing has been trained yet
+            hint = " Install MuJoCo with: pip install 'hf_decision[mujoco]'." if "mujoco" in str(error).lower() else ""
+            raise RuntimeError(
+                f"evaluation every {self.every} steps needs the environment {env_id!r}, which cannot be made here: "
+                f"{error}.{hint} (Or train without it: eval_env_steps=0.)"
+            ) from error
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.every == 0 or state.global_step == state.max_steps:

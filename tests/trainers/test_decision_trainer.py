@@ -1,3 +1,4 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -51,6 +52,22 @@ def make_trainer(tmp_path, lm_coef=0.0, language_batches=None, **overrides):
     kwargs.update(overrides)
     args = DecisionTransformerTrainingConfig(**kwargs)
     return DecisionTransformerTrainer(model, args, two_behaviour_dataset(), language_batches=language_batches)
+
+
+def needs_mujoco(**kwargs):
+    raise gym.error.DependencyNotInstalled('MuJoCo is not installed, run `pip install "gymnasium[mujoco]"`')
+
+
+if "hf_decision_tests/NeedsMuJoCo-v0" not in gym.registry:
+    gym.register("hf_decision_tests/NeedsMuJoCo-v0", entry_point=needs_mujoco)
+
+
+def test_an_environment_that_cannot_be_made_fails_before_the_first_step(tmp_path):
+    trainer = make_trainer(tmp_path, eval_env_steps=2)
+    trainer.model.config.env_id = "hf_decision_tests/NeedsMuJoCo-v0"
+    with pytest.raises(RuntimeError, match=r"cannot be made here.*pip install 'hf_decision\[mujoco\]'"):
+        trainer.train()
+    assert trainer.state.global_step == 0
 
 
 def test_compute_loss_is_action_loss_plus_lambda_lm_loss(tmp_path):
