@@ -14,6 +14,7 @@ import numpy as np
 
 from hf_decision.aggregation import interval_estimates, probability_of_improvement
 from hf_decision.evaluation import normalized_score
+from hf_decision.plots import draw_return_conditioning
 
 PRETRAINED_ROWS = ("dt_pretrained", "dt_lm")
 # (X, Y): the probability that a run of X beats a run of Y, on final and on best scores.
@@ -341,8 +342,6 @@ def plot_curves(cells: dict, labels: dict[str, str], path: Path, title: str) -> 
 def plot_conditioning(cells: dict, labels: dict[str, str], path: Path, title: str) -> Path | None:
     """One panel per (env, dataset) with a target sweep: achieved return against target return for each DT row
     (mean ± std over seeds), BC's final return as the flat reference, the data's episode returns beside it."""
-    from hf_decision.plots import draw_return_conditioning
-
     panels = [
         (env_id, kind, cell)
         for env_id, by_kind in cells.items()
