@@ -18,7 +18,14 @@ from hf_decision.plots import draw_return_conditioning
 
 PRETRAINED_ROWS = ("dt_pretrained", "dt_lm")
 # (X, Y): the probability that a run of X beats a run of Y, on final and on best scores.
-PAIRS = (("dt", "bc"), ("dt", "d3rlpy_dt"), ("dt_pretrained", "dt"), ("dt_lm", "dt_pretrained"))
+PAIRS = (
+    ("dt", "bc"),
+    ("dt", "d3rlpy_dt"),
+    ("dt_pretrained", "dt"),
+    ("dt_lm", "dt_pretrained"),
+    ("dt_no_timestep", "dt"),
+    ("dt_no_timestep", "d3rlpy_dt"),
+)
 SCORES = ("final", "best")
 REPS = 2000  # bootstrap resamples of every confidence interval
 PROBE_KEYS = ("mean_abs_action", "rtg_x1.5", "timestep_plus_100")

@@ -197,6 +197,10 @@ def train_row(
         **{k: config[k] for k in MODEL_KEYS},
     )
     model = build_model(model_args, dataset_info(store, env_id, None))
+    if row == "dt_no_timestep":  # no clock: every token gets the same (zero) timestep embedding, kept at zero
+        with torch.no_grad():
+            model.embed_timestep.weight.zero_()
+        model.embed_timestep.weight.requires_grad_(False)
     # bf16 is a speed knob (final loss within 0.1 %), recorded per run: emulated, without bf16 instructions, it is slow
     bf16 = settings.recommended_cpu and device == "cpu" and cpu_has_fast_bf16()
     lm = dict(language, lm_coef=settings.lm_coef, lm_batch_size=settings.lm_batch_size) if row == "dt_lm" else {}

@@ -49,6 +49,8 @@ ROWS = {
     "bc": "BC (DT without returns)",
     "d3rlpy_dt": "d3rlpy DT",
     "d3rlpy_cql": "d3rlpy CQL",
+    # experiment E2 of the d3rlpy question: does our DT lean on the clock? (not a method: a probe of one)
+    "dt_no_timestep": "DT, timestep embedding zeroed and frozen",
 }
 
 
@@ -111,7 +113,7 @@ BUDGETS = {
         6e-4,
         None,
         2,
-        rows=("dt", "d3rlpy_dt"),
+        rows=("dt", "d3rlpy_dt", "dt_no_timestep"),
     ),  # fmt: skip
     # The paper-like budget, meant for a GPU: the DT recipe (lr 1e-4, 10k warmup steps, batch 64) for 100k steps.
     "full": Budget(100_000, 5_000, 10, (0, 1, 2), ENVS, DATASETS, 800, None, 10_000, None, None, 4, target_sweep=True),
