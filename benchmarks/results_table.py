@@ -139,12 +139,14 @@ def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict)
         if budget.target_sweep
         else ""
     )
+    peers = "; d3rlpy DT the same" if "d3rlpy_dt" in args.rows else ""
+    peers += "; d3rlpy CQL its D4RL recipe" if "d3rlpy_cql" in args.rows else ""
     gpt2 = ""
     if {"dt_pretrained", "dt_lm"} & set(args.rows):
         gpt2 = f" GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}."
     return (
         f"Budget `{name}` on {args.device}: {budget.steps:,} gradient steps per run (DT rows: batch {batch}, K = 20, "
-        f"{lr}, {budget.warmup_steps:,} warmup steps; d3rlpy DT the same; d3rlpy CQL its D4RL recipe), evaluation "
+        f"{lr}, {budget.warmup_steps:,} warmup steps{peers}), evaluation "
         f"every {budget.eval_every:,} steps with {budget.eval_episodes} episodes per target (episode seeds seed + "
         f"0..), seeds {seeds}.{setting}{sweep}{gpt2} "
         "D4RL-normalized scores of each run's mean return at the target; IQM and mean over seeds with 95 % "
