@@ -15,6 +15,11 @@ from hf_decision.trainers.rl_config import RLTrainingConfig
 
 @dataclass
 class DQNConfig(RLTrainingConfig):
+    """`RLTrainingConfig` (transformers' `TrainingArguments`, evaluation in the environment) plus DQN's knobs: the TD
+    loss (γ, MSE or Huber, Double DQN), the target network's update, and for online training the ε-greedy
+    collection into a replay buffer (used when the trainer gets no dataset; `env_id` also names the env of
+    evaluations and of the model card)."""
+
     # --- the TD loss ---
     gamma: float = field(default=0.99, metadata={"help": "Discount γ of the TD target."})
     td_loss: str = field(default="mse", metadata={"help": f"TD loss: one of {TD_LOSS_TYPES}."})

@@ -10,6 +10,10 @@ from hf_decision.trainers.rl_config import RLTrainingConfig
 
 @dataclass
 class PolicyGradientConfig(RLTrainingConfig):
+    """`RLTrainingConfig` (transformers' `TrainingArguments`, evaluation in the environment) plus REINFORCE's knobs:
+    the env and how many whole episodes each gradient step collects on-policy, γ, R(τ) or reward-to-go, the
+    baseline and the entropy bonus."""
+
     env_id: str | None = field(default=None, metadata={"help": "The gymnasium env the policy is trained in."})
     num_envs: int = field(default=8, metadata={"help": "Parallel environments of episode collection."})
     episodes_per_batch: int = field(default=16, metadata={"help": "N: whole episodes per gradient step."})
