@@ -372,7 +372,7 @@ def plot_conditioning(cells: dict, labels: dict[str, str], path: Path, title: st
         draw_return_conditioning(
             axes, curves, dataset_returns=cell.get("dataset_returns"), flat=flat, title=f"{env_id} {kind}"
         )
-    figure.suptitle(f"Achieved return against target return after training, mean ± std over seeds ({title})")
+    figure.suptitle(f"Achieved against target return, mean ± std over seeds ({title})", fontsize="medium")
     figure.tight_layout(rect=(0, 0, 0.95, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png")
