@@ -1,6 +1,6 @@
 import pytest
 import torch
-from transformers import AutoConfig, AutoModel, GPT2Config, GPT2LMHeadModel
+from transformers import AutoConfig, AutoModel, GPT2Config, GPT2LMHeadModel, GPT2Model
 from transformers import DecisionTransformerConfig as TransformersDTConfig
 from transformers import DecisionTransformerModel as TransformersDT
 
@@ -162,8 +162,13 @@ def test_from_pretrained_backbone_refuses_a_conflicting_architecture(tmp_path):
 def test_an_unreachable_backbone_names_the_local_alternative(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DECISION_CACHE", str(tmp_path / "cache"))
     save_tiny_gpt2(tmp_path / "cache" / "gpt2-wikitext2-tiny")  # what pretraining here leaves in the cache
-    with pytest.raises(OSError, match="pretrain_gpt2.py") as raised:
-        DecisionTransformerModel.from_pretrained_backbone(str(tmp_path / "no-such-gpt2"), state_dim=4, act_dim=2)
+
+    def unreachable(*args, **kwargs):  # what transformers raises offline for a Hub id it has not cached
+        raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
+
+    monkeypatch.setattr(GPT2Model, "from_pretrained", unreachable)
+    with pytest.raises(OSError, match="(?s)couldn.t connect.*pretrain_gpt2.py") as raised:
+        DecisionTransformerModel.from_pretrained_backbone("gpt2", state_dim=4, act_dim=2)
     assert str(tmp_path / "cache" / "gpt2-wikitext2-tiny") in str(raised.value)
 
 
