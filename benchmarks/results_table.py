@@ -68,7 +68,7 @@ class Budget:
     learning_rate: float | None  # None: the env config's (1e-4, the DT recipe)
     batch_size: int | None  # None: the env config's (64)
     lm_batch_size: int
-    recommended_cpu: bool = False  # our rows with bf16 autocast + fast_dropout (the recommended CPU setting)
+    recommended_cpu: bool = False  # our rows with fast_dropout, and bf16 autocast where the CPU has bf16 instructions
     target_sweep: bool = False  # after training, the DT rows at `suggest_target_returns(dataset)` too
     rows: tuple[str, ...] = tuple(ROWS)
     peer_seeds: tuple[int, ...] | None = None  # seeds of the d3rlpy rows (None: `seeds`)
@@ -80,7 +80,8 @@ BUDGETS = {
     # Under 30 minutes on 2 quiet CPU cores for the whole table: Hopper medium, 300 steps, a compressed schedule.
     "reduced": Budget(300, 100, 5, (0, 1, 2), ("Hopper-v5",), ("medium",), 300, 500, 30, 6e-4, None, 2),
     # The budget the README reports: 5,000 steps of the DT recipe's lr (1e-4, 500 warmup), the recommended CPU
-    # setting, 5 seeds of ours and 3 of d3rlpy's ~4x slower DT, a target sweep at the end. ~6 min per run of ours.
+    # setting, 5 seeds of ours and 3 of d3rlpy's slower DT, a target sweep at the end. On one core of an AVX2-only
+    # CPU (float32) about 25 min per run of ours and 40 per d3rlpy run.
     "cpu": Budget(
         5_000,
         1_000,
@@ -98,8 +99,9 @@ BUDGETS = {
         target_sweep=True,
         rows=("dt", "dt_pretrained", "dt_lm", "bc", "d3rlpy_dt"),
         peer_seeds=(0, 1, 2),
-    ),  # fmt: skip
-    # Experiment E0 of the d3rlpy question: the reduced recipe, DT and d3rlpy's DT only, 8 seeds x 20 episodes.
+    ),
+    # Experiments E0 and E2 of the d3rlpy question: the reduced recipe, 8 seeds x 20 episodes; DT, d3rlpy DT and a DT
+    # without its timestep embedding.
     "gap": Budget(
         300,
         100,
@@ -114,17 +116,22 @@ BUDGETS = {
         None,
         2,
         rows=("dt", "d3rlpy_dt", "dt_no_timestep"),
-    ),  # fmt: skip
+    ),
     # The paper-like budget, meant for a GPU: the DT recipe (lr 1e-4, 10k warmup steps, batch 64) for 100k steps.
     "full": Budget(100_000, 5_000, 10, (0, 1, 2), ENVS, DATASETS, 800, None, 10_000, None, None, 4, target_sweep=True),
 }
 
 
+def all_runs(runs: dict) -> list[dict]:
+    """Every run of `{env: {dataset: {"rows": {row: [run, ...]}}}}`, unavailable ones included."""
+    cells = [cell for by_kind in runs.values() for cell in by_kind.values()]
+    return [run for cell in cells for row in cell["rows"].values() for run in row]
+
+
 def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict) -> str:
     lr = f"lr {budget.learning_rate:g}" if budget.learning_rate else "lr of the env config (1e-4)"
     batch = budget.batch_size or "64 (env config)"
-    ours = [r for by_kind in runs.values() for c in by_kind.values() for rr in c["rows"].values() for r in rr]
-    bf16 = sum(bool(r.get("bf16")) for r in ours if "curve" in r and "worker_seconds" not in r)
+    bf16 = sum(bool(r.get("bf16")) for r in all_runs(runs) if "curve" in r and "worker_seconds" not in r)
     setting = ""
     if budget.recommended_cpu:
         setting = (
@@ -203,12 +210,12 @@ class RunCache:
     def put(self, key: tuple, result: dict) -> None:
         self._write(self.path(*key), result)
 
-    def dataset(self, env_id: str, kind: str, source, description: str) -> dict | None:
+    def dataset(self, env_id: str, kind: str, store, description: str) -> dict | None:
         """`{description, episode_returns}` of a cell's dataset, kept in `dataset.json` beside its runs, so the
-        conditioning plots render from the cache alone; (re)written from `source` when it is there."""
+        conditioning plots render from the cache alone; (re)written from `store` when the data is here."""
         path = self.folder / env_id / kind / "dataset.json"
-        if source is not None:
-            returns = results_runs.load_store(source).episode_returns
+        if store is not None:
+            returns = store.episode_returns
             data = {"description": description, "episode_returns": [round(float(r), 1) for r in returns]}
             if not path.exists() or json.loads(path.read_text()) != data:
                 self._write(path, data)
@@ -264,9 +271,10 @@ def run_seeds(row: str, budget: Budget) -> tuple[int, ...]:
     return budget.seeds
 
 
-def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[str, list[dict]]:
-    """Every (row, seed) run of one (env, dataset): from the cache, or trained now. Returns the runs per row."""
-    config, store, files = context["config"], None, None
+def run_cell(env_id, kind, source, store, rows, budget, args, cache, context) -> dict[str, list[dict]]:
+    """Every (row, seed) run of one (env, dataset): from the cache, or trained now on `store` (the episodes of
+    `source`). Returns the runs per row."""
+    config, files = context["config"], None
     results: dict[str, list[dict]] = {}
     for row in rows:
         results[row] = []
@@ -305,7 +313,6 @@ def run_cell(env_id, kind, source, rows, budget, args, cache, context) -> dict[s
                             context["backbone"], context["backbone_text"] = resolve_backbone(args, budget, config)
                         if context["backbone"] is None:
                             raise results_runs.RowUnavailable(context["backbone_text"].removeprefix("unavailable: "))
-                    store = store or results_runs.load_store(source)
                     sweep = results_runs.sweep_targets(store, config) if budget.target_sweep and row != "bc" else []
                     outcome = results_runs.train_row(
                         row, store, env_id, config, context["run_settings"], seed, args.device,
@@ -395,12 +402,13 @@ def main() -> dict:
         context.pop("backbone_text", None)
         for kind in budget.datasets:
             source, description = results_runs.dataset_source(env_id, kind, args.data_dir)
-            data = cache.dataset(env_id, kind, source, description)
+            store = results_runs.load_store(source) if source is not None else None
+            data = cache.dataset(env_id, kind, store, description)
             if source is None and not (args.cached_only and data):
                 print(f"skipping {env_id} {kind}: {description}")
                 skipped.setdefault(env_id, {})[kind] = description
                 continue
-            cell = run_cell(env_id, kind, source, args.rows, budget, args, cache, context)
+            cell = run_cell(env_id, kind, source, store, args.rows, budget, args, cache, context)
             if not cell:
                 skipped.setdefault(env_id, {})[kind] = "no cached runs (--cached_only)"
                 continue
@@ -413,9 +421,7 @@ def main() -> dict:
     cells = aggregate(runs, env_ids=budget.envs)
     summary = overall(cells)
     header = budget_line(args.budget, budget, args, recorded_backbone(runs) or backbone_text, runs)
-    done = sum(
-        "curve" in r for by_kind in runs.values() for c in by_kind.values() for rr in c["rows"].values() for r in rr
-    )
+    done = sum("curve" in r for r in all_runs(runs))
     planned = len(budget.envs) * len(budget.datasets) * sum(len(run_seeds(row, budget)) for row in args.rows)
     if done < planned:
         header += f" Runs in this table: {done} of the {planned} planned; the rest are still to run."

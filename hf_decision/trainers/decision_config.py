@@ -27,7 +27,8 @@ from hf_decision.trainers.rl_config import RLTrainingConfig
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX-512-bf16 or AMX), so that `bf16=True` speeds
     up CPU training; without them torch emulates bf16 and it slows training down several-fold."""
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private torch probes: absent means "no"
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 @dataclass
