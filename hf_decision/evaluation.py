@@ -128,7 +128,7 @@ def evaluate(
         model: a `DecisionTransformerModel`, `QNetworkModel` (greedy) or `PolicyModel` (the mode of π).
         env_id: gymnasium id.
         target_return: unscaled target return(s) of a Decision Transformer; defaults to
-            `model.config.target_returns`. Ignored by the other models.
+            `model.config.target_returns`. Ignored by the other models and by a DT trained without returns (BC).
         n_episodes, num_envs, seed: episodes per target, parallel environments, first episode seed.
         reference: (random, expert) returns for the normalized score; built in for the D4RL MuJoCo envs.
 
@@ -139,7 +139,9 @@ def evaluate(
     from hf_decision.agents import DecisionTransformerAgent, agent_for
     from hf_decision.models.decision_transformer import DecisionTransformerModel
 
-    if not isinstance(model, DecisionTransformerModel):
+    if not isinstance(model, DecisionTransformerModel) or not model.config.condition_on_returns:
+        # No target to sweep: a DQN, a REINFORCE policy, or a DT trained without returns (BC), which acts the same
+        # whatever return it is asked for, so it is evaluated once.
         result = rollout(lambda n: agent_for(model, n), env_id, n_episodes, num_envs, seed, env_kwargs)
         return summarize(result["returns"], result["lengths"], env_id, reference) | {"target_return": None}
     targets = target_return if target_return is not None else model.config.target_returns

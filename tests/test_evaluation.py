@@ -60,6 +60,19 @@ def test_several_targets_are_reported_per_target():
     assert result["mean_return"] == result["per_target"][8.0]["mean_return"]
 
 
+def test_behaviour_cloning_is_evaluated_once_whatever_targets_it_is_asked_for():
+    """A DT without returns acts the same at every target: one result, no per-target rows that only look different."""
+    torch.manual_seed(0)
+    config = tiny_dt_config(
+        action_space="discrete", act_dim=2, max_ep_len=500, target_returns=[500.0, 250.0], condition_on_returns=False
+    )
+    model = DecisionTransformerModel(config).eval()
+    asked = evaluate(model, "CartPole-v1", target_return=[500.0, 250.0], n_episodes=3, num_envs=3, seed=7)
+    default = evaluate(model, "CartPole-v1", n_episodes=3, num_envs=3, seed=7)
+    assert "per_target" not in asked and asked["target_return"] is None
+    assert asked["returns"] == default["returns"]
+
+
 class SeedLengthEnv(gym.Env):
     """Episodes last 2 steps for even (or no) seeds and 8 for odd ones; reward 1 per step."""
 

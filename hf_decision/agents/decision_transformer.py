@@ -39,6 +39,8 @@ class DecisionTransformerAgent:
         device: str | torch.device | None = None,
     ):
         config = model.config
+        if target_return is None and not config.condition_on_returns:
+            target_return = 0.0  # behaviour cloning: the return token carries only its timestep, its value is unread
         if target_return is None:
             if not config.target_returns:
                 raise ValueError("target_return is required: the model config stores no target_returns")
