@@ -283,6 +283,7 @@ def save_agent_folder(
     repo_id: str | None = None,
     license: str = "other",
     dataset_returns: Sequence[float] | None = None,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write the agent folder that `push_agent_to_hub` uploads, and return it.
 
@@ -292,6 +293,8 @@ def save_agent_folder(
     extra), `replay.mp4`, a copy of `video_path`, when given, and for a Decision Transformer evaluated at two or
     more targets `conditioning.png`, the achieved return against the target return (`plot_return_conditioning`,
     `plots` extra) with the histogram of `dataset_returns` (the training episodes' returns) beside it when given.
+    `references` (name → an `evaluate` result of an agent that ignores the target, e.g. `{"BC": ...}`) are drawn
+    as flat lines in that plot and kept in `results.json`.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -307,8 +310,13 @@ def save_agent_folder(
     if isinstance(model, DecisionTransformerModel) and len(swept) >= 2:
         from hf_decision.plots import plot_return_conditioning
 
+        flat = {name: (r["mean_return"], r["std_return"]) for name, r in (references or {}).items()}
         conditioning_path = plot_return_conditioning(
-            swept, folder / CONDITIONING_FILE, dataset_returns=dataset_returns, title=model.config.env_id
+            swept,
+            folder / CONDITIONING_FILE,
+            dataset_returns=dataset_returns,
+            flat=flat or None,
+            title=model.config.env_id,
         )
     video_copy = None
     if video_path is not None:
@@ -322,6 +330,7 @@ def save_agent_folder(
         "dataset": dict(dataset_statistics) if dataset_statistics else None,
         "dataset_returns": [float(r) for r in dataset_returns] if dataset_returns is not None else None,
         "history": [dict(entry) for entry in history] if history else None,
+        "references": {name: dict(r) for name, r in references.items()} if references else None,
         "hf_decision_version": hf_decision.__version__,
     }
     (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")

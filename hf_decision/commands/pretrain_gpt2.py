@@ -83,6 +83,10 @@ class PretrainArguments:
         default=str(SHARED_WIKITEXT / "wiki.test.raw") if HAS_SHARED_WIKITEXT else None,
         metadata={"help": "Text file whose perplexity is reported; default: the `test` split of `lm_dataset`."},
     )
+    max_eval_blocks: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate the perplexity on the first this many blocks of the eval text only (None: all)."},
+    )
     n_layer: int = field(default=4, metadata={"help": "Transformer blocks."})
     n_embd: int = field(default=128, metadata={"help": "Hidden size; a multiple of n_head."})
     n_head: int = field(default=4, metadata={"help": "Attention heads per block."})
@@ -153,6 +157,10 @@ def main(script_args: PretrainArguments, training_args: TrainingArguments) -> di
             eval_blocks = text_blocks(
                 script_args.lm_dataset, tokenizer, script_args.block_size, split="test", **load_kwargs
             )
+        if script_args.max_eval_blocks is not None:
+            if script_args.max_eval_blocks < 1:
+                raise ValueError(f"max_eval_blocks must be >= 1 or None, got {script_args.max_eval_blocks}")
+            eval_blocks = eval_blocks[: script_args.max_eval_blocks]
 
     set_seed(training_args.seed)
     config = GPT2Config(

@@ -162,6 +162,21 @@ def _size_category(num_rows: int) -> str:
     return "1M<n<10M"
 
 
+def return_histogram(returns: np.ndarray, bins: int = 10, width: int = 30) -> list[dict[str, Any]]:
+    """The episode-return histogram of a dataset card: one row per bin, `{"low", "high", "count", "bar"}`, with
+    `bar` a run of `█` as long as the bin's share of the fullest bin (at most `width`); a single bin when every
+    episode has the same return. Bins are numpy's equal-width bins, the last one closed."""
+    returns = np.asarray(returns, dtype=np.float64)
+    if returns.min() == returns.max():
+        return [dict(low=float(returns.min()), high=float(returns.max()), count=len(returns), bar="█" * width)]
+    counts, edges = np.histogram(returns, bins=bins)
+    fullest = counts.max()
+    return [
+        dict(low=float(low), high=float(high), count=int(count), bar="█" * int(round(width * count / fullest)))
+        for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+    ]
+
+
 def dataset_card(
     dataset: Dataset,
     *,
@@ -206,6 +221,7 @@ def dataset_card(
         return_min=f"{returns.min():.2f}",
         return_max=f"{returns.max():.2f}",
         length_mean=f"{lengths.mean():.1f}",
+        histogram=[dict(row, low=f"{row['low']:.1f}", high=f"{row['high']:.1f}") for row in return_histogram(returns)],
         extra=extra or {},
         source=source or "<hub-id-or-folder>",
     )

@@ -1,4 +1,4 @@
-"""D4RL-style dataset families in one call: random, medium, medium-replay, expert and medium-expert.
+"""D4RL-style dataset families in one call: random, medium, medium-replay, expert, medium-expert and mixed.
 
 A Stable-Baselines3 agent (PPO for continuous actions, DQN for discrete ones) is trained on the env while every
 training episode is recorded; checkpoints are evaluated, the best is the expert, the first to reach a third of the way
@@ -30,20 +30,31 @@ from hf_decision.data.collect import (
 from hf_decision.data.policies import Policy, SB3Policy, import_sb3
 from hf_decision.data.schema import episodes_to_dataset
 
-FAMILY_KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert")
+FAMILY_KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert", "mixed")
+
+
+def _linear_schedule(initial: float):
+    """An SB3 schedule: `initial` at the start of training, falling linearly to 0 (the zoo's `lin_<initial>`)."""
+    return lambda progress_remaining: progress_remaining * initial
+
 
 # Tuned hyperparameters (from the rl-baselines3-zoo) used when `algo_kwargs` is not given; SB3's defaults are used
 # for other (algorithm, env) pairs. As in the zoo, two keys are not the algorithm's: `n_envs`, the number of training
 # envs (else `num_envs`), and `normalize`, which trains on SB3's `VecNormalize` (running observation and reward
 # statistics); each checkpoint then saves its statistics beside it and acts through them.
-# With these, DQN reaches CartPole's maximum return of 500 within 10k steps. The MuJoCo recipes are the zoo's for the
-# v3 envs (the same dynamics and rewards as v5); SB3's default PPO reached a return of 207 on HalfCheetah-v5 in 1M
-# steps (a random policy: -286).
+# DQN trains on one env as in the zoo (`train_freq` counts vector steps: four envs would take a quarter of the
+# gradient steps per transition). Even so DQN is unstable on CartPole: over four runs (seeds 0-2, 12k-20k steps, a
+# checkpoint every 500-2000 steps) the best checkpoint reached 482-500 in two and peaked at 180-250 in the others,
+# falling back to 100-300 after its peak. PPO with the zoo's recipe reached 500 by 20k steps and stayed there, so it
+# is the choice where a CartPole expert must reach 500 (`algo="PPO"`, as `make demo` does). The MuJoCo recipes are
+# the zoo's for the v3 envs (the same dynamics and rewards as v5); SB3's default PPO reached a return of 207 on
+# HalfCheetah-v5 in 1M steps (a random policy: -286).
 _ZOO_MUJOCO_POLICY = dict(
     log_std_init=-2, ortho_init=False, activation_fn=nn.ReLU, net_arch=dict(pi=[256, 256], vf=[256, 256])
 )
 TUNED_HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("DQN", "CartPole-v1"): dict(
+        n_envs=1,
         learning_rate=2.3e-3,
         batch_size=64,
         buffer_size=100_000,
@@ -54,6 +65,17 @@ TUNED_HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
         exploration_fraction=0.16,
         exploration_final_eps=0.04,
         policy_kwargs=dict(net_arch=[256, 256]),
+    ),
+    ("PPO", "CartPole-v1"): dict(
+        n_envs=8,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate=_linear_schedule(1e-3),
+        clip_range=_linear_schedule(0.2),
     ),
     ("PPO", "HalfCheetah-v5"): dict(
         normalize=True,
@@ -261,7 +283,10 @@ def collect_d4rl_family(
     - `medium`: the first checkpoint whose evaluation return reaches a third of the way from the random policy's
       return to the best one (a third of the best when random returns are 0, as in D4RL's normalized score);
     - `medium-replay`: every training episode that ended before the medium checkpoint was saved;
-    - `medium-expert`: the medium episodes followed by the expert ones.
+    - `medium-expert`: the medium episodes followed by the expert ones;
+    - `mixed`: the random, medium and expert episodes together, a dataset whose returns span the range from a random
+      policy to the best checkpoint (what a Decision Transformer needs to show that it follows the return it is
+      asked for).
 
     random, medium and expert hold `steps_per_dataset` steps each (see `collect`). Each dataset is saved into
     `<output_dir>/<env-name-lower>-<kind>/` with a `README.md` card; checkpoints go to `<output_dir>/checkpoints/`
@@ -318,6 +343,7 @@ def collect_d4rl_family(
     datasets["medium-replay"] = episodes_to_dataset(replay, action_space=kind)
     datasets["expert"] = collect_steps(checkpoint_policy(best, 2), seed + 2)
     datasets["medium-expert"] = concatenate_datasets([datasets["medium"], datasets["expert"]])
+    datasets["mixed"] = concatenate_datasets([datasets["random"], datasets["medium"], datasets["expert"]])
 
     sb3_name = f"sb3-{algo.lower()}"
     policy_names = {
@@ -326,6 +352,7 @@ def collect_d4rl_family(
         "medium-replay": f"{sb3_name} training episodes up to {medium['timesteps']} steps",
         "expert": f"{sb3_name} checkpoint at {best['timesteps']} steps",
         "medium-expert": f"{sb3_name} checkpoints at {medium['timesteps']} and {best['timesteps']} steps",
+        "mixed": f"random, and {sb3_name} checkpoints at {medium['timesteps']} and {best['timesteps']} steps",
     }
     family = {"Dataset family": ", ".join(family_folder_name(env_id, k) for k in FAMILY_KINDS)}
     family["Checkpoint eval returns"] = ", ".join(f"{c['timesteps']}: {c['eval_return']:.2f}" for c in checkpoints)

@@ -86,6 +86,17 @@ def test_pretraining_saves_a_loadable_gpt2_that_beats_its_initialization(script,
 
 
 @needs_tokenizer
+def test_max_eval_blocks_reports_the_perplexity_of_the_first_blocks(script, tmp_path):
+    script_args, training_args = tiny_run(script, tmp_path)
+    script_args.max_eval_blocks = 3
+    results = script.main(script_args, training_args)
+    model = GPT2LMHeadModel.from_pretrained(tmp_path / "out")
+    blocks = script.text_blocks(script_args.eval_file, AutoTokenizer.from_pretrained(tmp_path / "out"), 16)
+    assert len(blocks) > 3 and results["eval_tokens"] == 3 * 15  # 15 predicted tokens per 16-token block
+    assert results["perplexity"] == pytest.approx(script.perplexity(model, blocks[:3])["perplexity"], rel=1e-5)
+
+
+@needs_tokenizer
 def test_evaluating_on_training_text_is_refused(script, tmp_path):
     script_args, training_args = tiny_run(script, tmp_path)
     script_args.eval_file = script_args.lm_dataset

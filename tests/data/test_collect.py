@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
-from hf_decision.data.collect import collect, dataset_card, episode_returns, save_collected
+from hf_decision.data.collect import collect, dataset_card, episode_returns, return_histogram, save_collected
 from hf_decision.data.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
 from hf_decision.data.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
 
@@ -166,6 +166,18 @@ def test_dataset_card(cartpole):
     assert f"| Return | {returns.mean():.2f} ± {returns.std():.2f}" in card.text
     assert "| Note | hello |" in card.text
     assert "load_trajectories(" in card.text
+    rows = return_histogram(returns)
+    assert sum(row["count"] for row in rows) == len(returns)
+    for row in rows:
+        assert f"| {row['low']:.1f} – {row['high']:.1f} | {row['count']} | {row['bar']} |" in card.text
+
+
+def test_return_histogram_bins_counts_and_bars():
+    rows = return_histogram(np.array([0.0, 1.0, 1.0, 9.0, 10.0]), bins=2, width=10)
+    assert [(r["low"], r["high"], r["count"]) for r in rows] == [(0.0, 5.0, 3), (5.0, 10.0, 2)]
+    assert [r["bar"] for r in rows] == ["█" * 10, "█" * 7]  # 10 · 2/3 rounds to 7
+    (single,) = return_histogram(np.array([500.0, 500.0]), width=4)
+    assert (single["low"], single["high"], single["count"], single["bar"]) == (500.0, 500.0, 2, "████")
 
 
 def test_family_folder_name():
@@ -269,6 +281,8 @@ def test_d4rl_family_on_cartpole(tmp_path):
         assert "CartPole-v1" in (folder / "README.md").read_text()
     medium, expert = family["medium"].to_dict(), family["expert"].to_dict()
     assert family["medium-expert"].to_dict() == {name: medium[name] + expert[name] for name in medium}
+    random = family["random"].to_dict()
+    assert family["mixed"].to_dict() == {name: random[name] + medium[name] + expert[name] for name in medium}
 
     meta = json.loads((tmp_path / "meta.json").read_text())
     checkpoints = meta["checkpoints"]
