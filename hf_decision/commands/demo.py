@@ -42,7 +42,7 @@ TEXT_ENV = "HF_DECISION_TEXT"
 class Budget:
     pretrain_steps: int  # of the small GPT-2, when the Hub is unreachable
     pretrain_batch_size: int  # text sequences of 128 tokens per step (the tied 50,257-word head dominates its cost)
-    agent_steps: int  # of the PPO agent whose checkpoints make the dataset (evaluated 12 times; its linear schedules span them)
+    agent_steps: int  # of the PPO agent whose checkpoints make the dataset (evaluated 12 times)
     dataset_steps: int  # env steps of each of the random, medium and expert parts of the dataset
     dt_steps: int  # gradient steps of the DT, and of BC
     eval_episodes: int  # per target return
