@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import torch
 from transformers import TrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,13 @@ class RLTrainingConfig(TrainingArguments):
         default=False, metadata={"help": "Kept False: batches are built by hf_decision, not from dataset columns."}
     )
     logging_steps: float = field(default=100, metadata={"help": "Log every N optimizer steps."})
+    dataloader_pin_memory: bool = field(
+        default_factory=lambda: torch.cuda.is_available(),
+        metadata={
+            "help": "Pin batches in page-locked memory for faster host-to-GPU copies; default: on where CUDA is "
+            "available (on a CPU-only machine pinning does nothing but make torch warn)."
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()

@@ -1,10 +1,12 @@
-"""Settings every algorithm shares: a short run of a long run's config says its warmup never ends."""
+"""Settings every algorithm shares: a short run of a long config warns that its warmup never ends; pinning."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
+import torch
 
 from hf_decision.trainers import DecisionTransformerTrainingConfig
 
@@ -25,3 +27,11 @@ def test_warmup_longer_than_the_run_is_named(tmp_path, caplog, max_steps, warmup
     if warns:  # linear warmup: at step 100 of 10,000 the rate is 1e-4 × 100 / 10,000 = 1e-6
         expected = "1e-06" if warmup_steps == 10_000 else "0.0001"
         assert f"warmup_steps={warmup_steps} >= max_steps=100" in messages[0] and expected in messages[0]
+
+
+def test_batches_are_pinned_only_where_cuda_is_available(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not DecisionTransformerTrainingConfig(output_dir=str(tmp_path)).dataloader_pin_memory
+    (pin,) = [f for f in dataclasses.fields(DecisionTransformerTrainingConfig) if f.name == "dataloader_pin_memory"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # building the config would then look for a GPU
+    assert pin.default_factory() is True
