@@ -348,6 +348,24 @@ def test_push_script_writes_the_agent_folder_offline(tmp_path):
         push_script.main(push_script.PushArguments(model_dir=str(tmp_path / "run")))
 
 
+def test_push_script_offline_writes_the_folder_and_says_how_to_upload_it(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    push_script = load_script("push_to_hub")
+    tiny_model().save_pretrained(tmp_path / "run")
+    saved = {"evaluation": {"500.0": result(42.0, 2.0, 500.0)}, "dataset": STATISTICS}
+    (tmp_path / "run" / "results.json").write_text(json.dumps(saved))
+    with pytest.raises(OSError, match=r"Add --local_dir DIR .* `hf upload user/agent DIR`") as error:
+        push_script.cli(["--model_dir", str(tmp_path / "run"), "--repo_id", "user/agent"])
+    assert "unset" not in str(error.value)  # the way forward is the local folder, not leaving offline mode
+    folder = tmp_path / "agent"
+    with pytest.raises(OSError, match=f"{folder} is written but not pushed.*`hf upload user/agent {folder}`"):
+        push_script.cli(["--model_dir", str(tmp_path / "run"), "--repo_id", "user/agent", "--local_dir", str(folder)])
+    assert "user/agent" in (folder / "README.md").read_text()  # the card names the repo it will be uploaded to
+    assert json.loads((folder / "results.json").read_text())["evaluation"]["500.0"]["mean_return"] == 42.0
+
+
 def test_push_script_pushes_saved_results_without_evaluating(hub, tmp_path):
     push_script = load_script("push_to_hub")
     model = tiny_model()

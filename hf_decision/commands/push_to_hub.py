@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from huggingface_hub import constants as hf_constants
 from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
@@ -81,6 +82,9 @@ class PushArguments:
 def main(args: PushArguments) -> dict:
     if not args.repo_id and not args.local_dir:
         raise ValueError("nothing to do: pass --repo_id (push to the Hub) and/or --local_dir (write the folder)")
+    offline = bool(args.repo_id) and hf_constants.HF_HUB_OFFLINE
+    if offline and not args.local_dir:  # fail before evaluating or recording anything
+        raise OSError(offline_push_hint(args))
     model_dir = Path(args.model_dir)
     model = AutoModel.from_pretrained(model_dir)
     env_id = model.config.env_id
@@ -124,6 +128,8 @@ def main(args: PushArguments) -> dict:
         if args.local_dir:
             outputs["local_dir"] = save_agent_folder(model, args.local_dir, repo_id=args.repo_id, **card_inputs)
             print(f"Wrote the agent folder {outputs['local_dir']}")
+        if offline:  # the folder (its card naming repo_id) is written: it is all a later upload needs
+            raise OSError(offline_push_hint(args))
         if args.repo_id:
             outputs["commit_url"] = push_agent_to_hub(
                 model,
@@ -154,6 +160,19 @@ def _history(history_file: str | None, model_dir: Path) -> list[dict] | None:
     data = json.loads(path.read_text())
     history = history_from_log_history(data["log_history"]) if isinstance(data, dict) else data
     return history or None
+
+
+def offline_push_hint(args: PushArguments) -> str:
+    """What to do when `--repo_id` meets an offline machine: write the folder now, upload it where the Hub is."""
+    upload = (
+        f"on a machine that reaches the Hub, upload it as it is: `hf upload {args.repo_id} {args.local_dir or 'DIR'}`"
+    )
+    if args.local_dir:
+        return f"HF_HUB_OFFLINE is set: the agent folder {args.local_dir} is written but not pushed; {upload}."
+    return (
+        f"--repo_id {args.repo_id} needs the Hugging Face Hub, and HF_HUB_OFFLINE is set. Add --local_dir DIR to "
+        f"write the agent folder (its card names {args.repo_id}); then, {upload}."
+    )
 
 
 def _step(name: str) -> int:
