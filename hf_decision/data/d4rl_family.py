@@ -42,19 +42,18 @@ def _linear_schedule(initial: float):
 # for other (algorithm, env) pairs. As in the zoo, two keys are not the algorithm's: `n_envs`, the number of training
 # envs (else `num_envs`), and `normalize`, which trains on SB3's `VecNormalize` (running observation and reward
 # statistics); each checkpoint then saves its statistics beside it and acts through them.
-# DQN trains on one env as in the zoo (`train_freq` counts vector steps: four envs would take a quarter of the
-# gradient steps per transition). Even so DQN is unstable on CartPole: over four runs (seeds 0-2, 12k-20k steps, a
-# checkpoint every 500-2000 steps) the best checkpoint reached 482-500 in two and peaked at 180-250 in the others,
-# falling back to 100-300 after its peak. PPO with the zoo's recipe reached 500 by 20k steps and stayed there, so it
-# is the choice where a CartPole expert must reach 500 (`algo="PPO"`, as `make demo` does). The MuJoCo recipes are
-# the zoo's for the v3 envs (the same dynamics and rewards as v5); SB3's default PPO reached a return of 207 on
-# HalfCheetah-v5 in 1M steps (a random policy: -286).
+# DQN is unstable on CartPole: on 4 envs (the collection command's default `num_envs`; `train_freq` counts vector
+# steps, so that is a quarter of the zoo's gradient steps per transition) its best checkpoint reached 202-300 (8k-30k
+# steps, seed 0); with `n_envs=1` as in the zoo, 482-500 in two of four runs (seeds 0-2, 12k-20k steps) and 180-250
+# in the others, falling back to 100-300 after its peak. PPO with the zoo's recipe climbs steadily (seed 0: 500 from
+# 20k steps on; seed 1: 385 at 30k and rising), so it is the choice where a CartPole expert must reach 500
+# (`algo="PPO"`, as `make demo` does). The MuJoCo recipes are the zoo's for the v3 envs (the same dynamics and
+# rewards as v5); SB3's default PPO reached a return of 207 on HalfCheetah-v5 in 1M steps (a random policy: -286).
 _ZOO_MUJOCO_POLICY = dict(
     log_std_init=-2, ortho_init=False, activation_fn=nn.ReLU, net_arch=dict(pi=[256, 256], vf=[256, 256])
 )
 TUNED_HYPERPARAMETERS: dict[tuple[str, str], dict[str, Any]] = {
     ("DQN", "CartPole-v1"): dict(
-        n_envs=1,
         learning_rate=2.3e-3,
         batch_size=64,
         buffer_size=100_000,
