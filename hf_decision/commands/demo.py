@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +180,26 @@ def follows_target(per_target: dict[float, dict]) -> bool:
     return bool(steps_ok.all() and means[-1] >= 2 * means[0])
 
 
+def build_model(store, backbone: str | None, targets: list[float] | None):
+    """The DT (conditioned on `targets`), or BC when `targets` is None: the same architecture without returns."""
+    from hf_decision.models.decision_transformer import DecisionTransformerConfig, DecisionTransformerModel
+
+    config = dict(
+        state_dim=store.state_dim,
+        act_dim=2,
+        action_space="discrete",
+        max_ep_len=500,
+        context_length=20,
+        return_scale=100.0,
+        target_returns=targets,
+        condition_on_returns=targets is not None,
+        env_id=ENV_ID,
+    )
+    if backbone:
+        return DecisionTransformerModel.from_pretrained_backbone(backbone, **config).train()
+    return DecisionTransformerModel(DecisionTransformerConfig(**config))
+
+
 def train(model, store, budget: Budget, seed: int, lm_coef: float, language: dict, backbone: str | None, name: str):
     """Train `model` (the DT, or BC when `name` is "bc") on `store`; return it in eval mode, its training config and
     its evaluation history (the DT only). Nothing is saved during training: the agent folder is written after."""
@@ -190,6 +212,7 @@ def train(model, store, budget: Budget, seed: int, lm_coef: float, language: dic
         warmup_steps=20,
         learning_rate=1e-3,
         per_device_train_batch_size=32,
+        fast_dropout=True,  # the same expectation as torch's dropout, cheaper masks (see the training config)
         logging_steps=max(budget.dt_steps // 5, 1),
         save_strategy="no",
         report_to="none",
@@ -210,6 +233,51 @@ def train(model, store, budget: Budget, seed: int, lm_coef: float, language: dic
     return trainer.model.eval(), training_args, (history[0] if history else None)
 
 
+def train_bc_in_folder(dataset_path: str, budget: Budget, seed: int, backbone: str | None, threads: int) -> str:
+    """Train BC and save it into a new temporary folder (run in a second process beside the DT's training)."""
+    import torch
+
+    from hf_decision.data import TrajectoryStore, load_trajectories
+
+    torch.set_num_threads(threads)
+    store = TrajectoryStore.from_dataset(load_trajectories(dataset_path))
+    bc, _, _ = train(build_model(store, backbone, None), store, budget, seed, 0.0, {}, backbone, "bc")
+    folder = tempfile.mkdtemp(prefix="hf-decision-demo-bc-model-")
+    bc.save_pretrained(folder)
+    return folder
+
+
+def train_dt_and_bc(store, dataset_path, budget: Budget, seed: int, lm_coef: float, language: dict, backbone, targets):
+    """Train the DT here and BC in a second process at the same time, half the cores each: on a few cores two small
+    models trained side by side with one thread each finish sooner than one after the other with two threads each.
+    With a single core, one after the other."""
+    import torch
+
+    from hf_decision.models.decision_transformer import DecisionTransformerModel
+
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        dt = train(build_model(store, backbone, targets), store, budget, seed, lm_coef, language, backbone, "dt")
+        say(f"behaviour cloning (the same architecture without returns), {budget.dt_steps} steps")
+        bc, _, _ = train(build_model(store, backbone, None), store, budget, seed, 0.0, language, backbone, "bc")
+        return dt, bc
+    threads = cores // 2
+    say("behaviour cloning (the same architecture without returns) trains beside it in a second process")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        bc_folder = pool.submit(train_bc_in_folder, str(dataset_path), budget, seed, backbone, threads)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            dt = train(build_model(store, backbone, targets), store, budget, seed, lm_coef, language, backbone, "dt")
+        finally:
+            torch.set_num_threads(previous)
+        folder = bc_folder.result()
+    bc = DecisionTransformerModel.from_pretrained(folder).eval()
+    shutil.rmtree(folder, ignore_errors=True)
+    return dt, bc
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="full", help="small: a couple of minutes.")
@@ -228,7 +296,6 @@ def main(argv: list[str] | None = None) -> dict:
     from hf_decision.data import TrajectoryStore, suggest_target_returns
     from hf_decision.evaluation import evaluate
     from hf_decision.hub import save_agent_folder
-    from hf_decision.models.decision_transformer import DecisionTransformerConfig, DecisionTransformerModel
 
     store = TrajectoryStore.from_dataset(dataset)
     stats = store.statistics()
@@ -236,30 +303,14 @@ def main(argv: list[str] | None = None) -> dict:
     targets = suggest_target_returns(returns, beyond=None)  # the best episode first, then the quantiles
     lm_coef = args.lm_coef if backbone else 0.0
 
-    def build(condition_on_returns: bool) -> DecisionTransformerModel:
-        config = dict(
-            state_dim=store.state_dim,
-            act_dim=2,
-            action_space="discrete",
-            max_ep_len=500,
-            context_length=20,
-            return_scale=100.0,
-            target_returns=targets if condition_on_returns else None,
-            condition_on_returns=condition_on_returns,
-            env_id=ENV_ID,
-        )
-        if backbone:
-            return DecisionTransformerModel.from_pretrained_backbone(backbone, **config).train()
-        return DecisionTransformerModel(DecisionTransformerConfig(**config))
-
     say(
         f"fine-tuning {'`' + backbone + '`' if backbone else 'a random GPT-2'} into a Decision Transformer on "
         f"{len(dataset)} episodes (returns {returns.min():g} to {returns.max():g}), {budget.dt_steps} steps, "
         f"λ = {lm_coef}"
     )
-    dt, training_args, history = train(build(True), store, budget, args.seed, lm_coef, language, backbone, "dt")
-    say(f"behaviour cloning (the same architecture without returns), {budget.dt_steps} steps")
-    bc, _, _ = train(build(False), store, budget, args.seed, 0.0, language, backbone, "bc")
+    (dt, training_args, history), bc = train_dt_and_bc(
+        store, dataset_path, budget, args.seed, lm_coef, language, backbone, targets
+    )
 
     sweep = sorted(targets)
     say(f"evaluating the DT at target returns {sweep} and BC: {budget.eval_episodes} episodes each, 20 envs")
