@@ -31,6 +31,9 @@ POLICY_SPECS = (
     "sampling), or an object with `act` and `observe`"
 )
 
+# spec prefix → the agent class acting with the checkpoint it names
+AGENT_SPECS = {"dt": "DecisionTransformerAgent", "dqn": "QNetworkAgent", "pg": "PolicyAgent"}
+
 
 @runtime_checkable
 class Policy(Protocol):
@@ -175,22 +178,20 @@ def make_policy(
         return SB3Policy(spec[len("sb3:") :], seed=seed)
     if spec.endswith(".zip"):
         return SB3Policy(spec, seed=seed)
-    if spec.startswith("dt:"):
-        from hf_decision.agents import DecisionTransformerAgent
+    prefix, _, path = spec.partition(":")
+    if prefix in AGENT_SPECS:
+        from transformers import AutoModel
 
-        path, _, target = spec[len("dt:") :].partition("@")
-        return DecisionTransformerAgent.from_pretrained(
-            path, target_return=float(target) if target else None, num_envs=num_envs or getattr(env, "num_envs", 1)
-        )
-    if spec.startswith("dqn:"):
-        from hf_decision.agents import QNetworkAgent
+        from hf_decision.agents import agent_for
 
-        return QNetworkAgent.from_pretrained(spec[len("dqn:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
-    if spec.startswith("pg:"):
-        from hf_decision.agents import PolicyAgent
-
-        agent = PolicyAgent.from_pretrained(spec[len("pg:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
-        agent.deterministic = False
-        agent.generator.manual_seed(seed or 0)
-        return agent
+        options: dict[str, Any] = {}
+        if prefix == "dt":
+            path, _, target = path.partition("@")
+            options["target_return"] = float(target) if target else None
+        elif prefix == "pg":
+            options.update(deterministic=False, seed=seed or 0)
+        model = AutoModel.from_pretrained(path)
+        if getattr(model, "agent_class", None) != AGENT_SPECS[prefix]:
+            raise ValueError(f"{spec!r} names a {type(model).__name__}; {prefix}: takes a {AGENT_SPECS[prefix]} model")
+        return agent_for(model, num_envs=num_envs or getattr(env, "num_envs", 1), **options)
     raise ValueError(f"unknown policy {spec!r}; expected {POLICY_SPECS}")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from hf_decision.agents import PolicyAgent, QNetworkAgent
 from hf_decision.evaluation import rollout
 
 ONLINE_STATE_FILE = "online_state.json"
@@ -134,6 +135,9 @@ class EpsilonGreedyReplay(IterableDataset):
             )
         )
         try:
+            n_actions, q_actions = int(envs.single_action_space.n), self.get_model().config.num_actions
+            if n_actions != q_actions:
+                raise ValueError(f"{self.env_id} has {n_actions} actions, the Q-network {q_actions}")
             observations, _ = envs.reset(seed=self.seed + self.env_steps)
             while len(self.buffer) < self.learning_starts:
                 observations = self._step(envs, observations, epsilon=1.0)
@@ -146,13 +150,10 @@ class EpsilonGreedyReplay(IterableDataset):
             envs.close()
 
     def _step(self, envs: gym.vector.VectorEnv, observations: np.ndarray, epsilon: float) -> np.ndarray:
-        actions = self.rng.integers(envs.single_action_space.n, size=self.num_envs)
-        if epsilon < 1.0:
-            model = self.get_model()
-            with torch.no_grad():
-                obs = torch.as_tensor(observations, dtype=torch.float32, device=model.device)
-                greedy = model(obs).q_values.argmax(dim=-1).cpu().numpy()
-            actions = np.where(self.rng.random(self.num_envs) < epsilon, actions, greedy)
+        model = self.get_model()
+        was_training = model.training
+        actions = QNetworkAgent(model, self.num_envs, epsilon=epsilon, rng=self.rng).act(observations)
+        model.train(was_training)
         next_observations, rewards, terminated, truncated, info = envs.step(actions)
         ended = terminated | truncated
         final = next_observations.copy()
@@ -197,8 +198,6 @@ class OnPolicyEpisodes(IterableDataset):
         self.env_steps = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        from hf_decision.agents import PolicyAgent
-
         while True:
             model, batch = self.get_model(), self.batches
             was_training = model.training

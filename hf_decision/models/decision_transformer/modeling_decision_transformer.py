@@ -64,6 +64,7 @@ class DecisionTransformerPreTrainedModel(HFDecisionPreTrainedModel):
     config_class = DecisionTransformerConfig
     base_model_prefix = "decision_transformer"
     main_input_name = "states"
+    agent_class = "DecisionTransformerAgent"
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_attention_backend = True

@@ -32,6 +32,7 @@ class QNetworkModel(MLPPreTrainedModel):
     config: QNetworkConfig
     config_class = QNetworkConfig
     base_model_prefix = "q_network"
+    agent_class = "QNetworkAgent"
 
     def __init__(self, config: QNetworkConfig):
         super().__init__(config)
