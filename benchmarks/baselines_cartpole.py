@@ -111,7 +111,8 @@ class EnvStepBudget(TrainerCallback):
 
 
 def offline_comparison(seed: int, steps: dict[str, int], tmp: Path, device: str) -> dict:
-    from hf_decision.data import TrajectoryStore, collect_d4rl_family, load_trajectories
+    from hf_decision.collection import collect_d4rl_family
+    from hf_decision.data import TrajectoryStore, load_trajectories
 
     folder = cache_dir() / f"cartpole-family-8000-seed{seed}"
     if not (folder / "cartpole-medium-replay" / "state.json").exists():

@@ -11,6 +11,7 @@ from datasets import Dataset
 from transformers import TrainerCallback
 
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore, suggest_target_returns
+from hf_decision.data.text import build_language_batches
 from hf_decision.models.decision_transformer import DecisionTransformerModel
 from hf_decision.models.fast_dropout import use_fast_dropout
 from hf_decision.trainers.base import OfflineRLTrainer
@@ -81,8 +82,6 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
             self.language_batches = self._build_language_batches()
 
     def _build_language_batches(self):
-        from hf_decision.data.text import build_language_batches
-
         args = self.args
         tokenizer = args.lm_tokenizer_name_or_path or self.model.config.backbone_name_or_path
         if not tokenizer:

@@ -18,7 +18,8 @@ from gymnasium.spaces import Box, Discrete, MultiBinary, MultiDiscrete
 from gymnasium.vector.utils import batch_space, iterate
 from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 
-from hf_decision.data.policies import Policy, make_policy
+from hf_decision.agents import Agent
+from hf_decision.collection.policies import make_policy
 from hf_decision.data.schema import dataset_from_flat
 
 DATASET_CARD_TEMPLATE = files("hf_decision") / "templates" / "dataset_card.md"
@@ -54,7 +55,7 @@ def actions_array(space: gym.Space, actions: Any, num_envs: int) -> np.ndarray:
 
 def collect(
     env_id: str,
-    policy: str | Policy,
+    policy: str | Agent,
     *,
     num_steps: int | None = None,
     num_episodes: int | None = None,
@@ -67,7 +68,7 @@ def collect(
     Args:
         env_id: a registered gymnasium id.
         policy: a spec for `make_policy` (`"random"`, `"sb3:PATH"`), built and seeded with `seed`; or a behaviour
-            policy object (see `hf_decision.data.policies`), used as is with its own seeding.
+            policy object (see `hf_decision.collection.policies`), used as is with its own seeding.
         num_steps: stop once the completed episodes hold at least this many steps.
         num_episodes: stop once this many episodes are complete; exactly this many are kept.
         num_envs: envs stepped together in a synchronous vector env (same-step autoreset).

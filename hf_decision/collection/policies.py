@@ -1,14 +1,8 @@
 """Behaviour policies that act on a gymnasium *vector* env, for collecting offline datasets.
 
-A behaviour policy is any object with
-
-- `name: str`, recorded in the dataset card;
-- `act(observations) -> actions`, batched over the envs of the vector env (raw observations in, actions as the
-  env takes them out);
-- `observe(rewards, dones) -> None`, called after every vector step with `dones = terminated | truncated` per env;
-  a policy that keeps per-env context (a history, a return-to-go) must reset the context of each env that is done.
-
-`make_policy` turns a spec string (`"random"`, `"sb3:PATH"`) into such an object.
+A behaviour policy is an `hf_decision.agents.Agent` (`name`, batched `act`, `observe(rewards, dones)` after every
+vector step, `reset`): a random policy, a Stable-Baselines3 model, or a trained hf_decision agent. `make_policy`
+turns a spec string (`"random"`, `"sb3:PATH"`, `"dt:PATH"`, ...) into one.
 """
 
 from __future__ import annotations
@@ -17,11 +11,14 @@ import json
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
+from transformers import AutoModel
+
+from hf_decision.agents import Agent, agent_for
 
 SB3_ALGOS = ("PPO", "A2C", "DQN", "SAC", "TD3")
 VECNORMALIZE_FILE = "vecnormalize.pkl"
@@ -35,18 +32,7 @@ POLICY_SPECS = (
 AGENT_SPECS = {"dt": "DecisionTransformerAgent", "dqn": "QNetworkAgent", "pg": "PolicyAgent"}
 
 
-@runtime_checkable
-class Policy(Protocol):
-    """What `collect` needs from a behaviour policy (see the module docstring)."""
-
-    name: str
-
-    def act(self, observations: np.ndarray) -> np.ndarray: ...
-
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None: ...
-
-
-class RandomPolicy:
+class RandomPolicy(Agent):
     """Uniformly random actions from `action_space` (the space of a single env), seeded, batched over envs."""
 
     name = "random"
@@ -64,7 +50,10 @@ class RandomPolicy:
             self._batched[num_envs] = space
         return np.asarray(self._batched[num_envs].sample())
 
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def observe(self, rewards: np.ndarray, dones: np.ndarray | None = None) -> None:
+        """A random policy keeps no context."""
+
+    def reset(self, env_indices=None) -> None:
         """A random policy keeps no context."""
 
 
@@ -96,7 +85,7 @@ def detect_sb3_algo(path: str | Path) -> str:
     raise ValueError(f"cannot tell which SB3 algorithm saved {path} (policy module {module!r}); pass `algo`")
 
 
-class SB3Policy:
+class SB3Policy(Agent):
     """A Stable-Baselines3 model (PPO, A2C, DQN, SAC or TD3) loaded from its zip.
 
     Args:
@@ -146,13 +135,16 @@ class SB3Policy:
         actions, _ = self.model.predict(observations, deterministic=self.deterministic)
         return actions
 
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def observe(self, rewards: np.ndarray, dones: np.ndarray | None = None) -> None:
+        """SB3's feed-forward policies keep no context."""
+
+    def reset(self, env_indices=None) -> None:
         """SB3's feed-forward policies keep no context."""
 
 
 def make_policy(
-    spec: str | Policy, env: gym.Env | gym.vector.VectorEnv, seed: int | None = None, num_envs: int | None = None
-) -> Policy:
+    spec: str | Agent, env: gym.Env | gym.vector.VectorEnv, seed: int | None = None, num_envs: int | None = None
+) -> Agent:
     """Build a behaviour policy for `env` from `spec`.
 
     Args:
@@ -180,10 +172,6 @@ def make_policy(
         return SB3Policy(spec, seed=seed)
     prefix, _, path = spec.partition(":")
     if prefix in AGENT_SPECS:
-        from transformers import AutoModel
-
-        from hf_decision.agents import agent_for
-
         options: dict[str, Any] = {}
         if prefix == "dt":
             path, _, target = path.partition("@")

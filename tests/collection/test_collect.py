@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
-from hf_decision.data.collect import collect, dataset_card, episode_returns, return_histogram, save_collected
-from hf_decision.data.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
-from hf_decision.data.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
+from hf_decision.collection.collect import collect, dataset_card, episode_returns, return_histogram, save_collected
+from hf_decision.collection.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
+from hf_decision.collection.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
 
 COUNTER_ID = "hf_decision_test/Counter-v0"
 COUNTER_LIMIT = 5  # TimeLimit truncation
@@ -352,7 +352,7 @@ def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
 
 def test_d4rl_family_trains_normalized_and_acts_through_each_checkpoints_statistics(tmp_path):
     pytest.importorskip("stable_baselines3")
-    from hf_decision.data.policies import SB3Policy
+    from hf_decision.collection.policies import SB3Policy
 
     recipe = dict(normalize=True, n_envs=1, n_steps=64, batch_size=32, n_epochs=1)
     family = collect_d4rl_family(
