@@ -13,15 +13,9 @@ from huggingface_hub import ModelCard, snapshot_download
 
 from hf_decision import DecisionTransformerModel
 from hf_decision.agents import DecisionTransformerAgent
+from hf_decision.cards import check_model_card, is_hub_id, per_target_results, render_model_card
 from hf_decision.evaluation import evaluate
-from hf_decision.hub import (
-    check_model_card,
-    is_hub_id,
-    per_target_results,
-    push_agent_to_hub,
-    render_model_card,
-    save_agent_folder,
-)
+from hf_decision.hub import push_agent_to_hub, save_agent_folder
 from tests.conftest import tiny_cartpole_model
 
 AGENT_FILES = {"config.json", "model.safetensors", "README.md", "evaluation.png", "results.json", "conditioning.png"}

@@ -14,10 +14,11 @@ LAYERS = [
     ("models",),
     ("data",),
     ("agents", "tabular"),
+    ("cards",),
     ("collection", "evaluation"),
     ("trainers",),
-    ("plots", "aggregation", "cards"),
-    ("hub", "export", "baseline_cards"),
+    ("plots", "aggregation"),
+    ("hub", "export"),
     ("commands",),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

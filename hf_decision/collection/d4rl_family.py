@@ -19,12 +19,11 @@ from datasets import Dataset, concatenate_datasets
 from torch import nn
 
 from hf_decision.agents import Agent
+from hf_decision.cards.dataset import dataset_card, episode_returns
 from hf_decision.collection.collect import (
     action_kind,
     actions_array,
     collect,
-    dataset_card,
-    episode_returns,
     flatten_observations,
     save_collected,
 )

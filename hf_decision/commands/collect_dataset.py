@@ -23,7 +23,8 @@ from huggingface_hub import DatasetCard
 from transformers import HfArgumentParser
 
 from hf_decision.agents import Agent
-from hf_decision.collection.collect import collect, dataset_card, episode_returns, push_collected, save_collected
+from hf_decision.cards.dataset import dataset_card, episode_returns
+from hf_decision.collection.collect import collect, push_collected, save_collected
 from hf_decision.collection.d4rl_family import collect_d4rl_family, family_folder_name
 from hf_decision.collection.policies import SB3Policy, make_policy
 from hf_decision.commands.parsing import parse_with_config

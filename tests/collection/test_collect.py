@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
-from hf_decision.collection.collect import collect, dataset_card, episode_returns, return_histogram, save_collected
+from hf_decision.cards.dataset import dataset_card, episode_returns, return_histogram
+from hf_decision.collection.collect import collect, save_collected
 from hf_decision.collection.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
 from hf_decision.collection.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
 
