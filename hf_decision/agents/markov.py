@@ -73,7 +73,7 @@ class QNetworkAgent(MarkovAgent):
         n = len(observations)
         if self.epsilon == 0.0:
             return self.model(observations).q_values.argmax(dim=-1).cpu().numpy()
-        random = self.rng.integers(self.model.config.num_actions, size=n)
+        random = self.rng.integers(self.model.config.act_dim, size=n)
         if self.epsilon == 1.0:
             return random
         greedy = self.model(observations).q_values.argmax(dim=-1).cpu().numpy()

@@ -19,5 +19,5 @@ PROFILE = baseline_profile(
     description="A [DQN](https://www.nature.com/articles/nature14236) Q-network (Mnih et al. 2015): an MLP "
     "predicting Q(s, a) for every action, acting greedily.",
     citation=DQN_CITATION,
-    actions=lambda config: f"discrete, {config.num_actions} actions",
+    actions=lambda config: f"discrete, {config.act_dim} actions",
 )

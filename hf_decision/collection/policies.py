@@ -24,12 +24,17 @@ SB3_ALGOS = ("PPO", "A2C", "DQN", "SAC", "TD3")
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 POLICY_SPECS = (
     '"random", "sb3:PATH" (or a PATH ending in .zip), "dt:PATH" or "dt:PATH@TARGET_RETURN" (an hf_decision Decision '
-    'Transformer checkpoint, folder or Hub id), "dqn:PATH" (a Q-network, greedy), "pg:PATH" (a REINFORCE policy, '
-    "sampling), or an object with `act` and `observe`"
+    'Transformer checkpoint, folder or Hub id), "dqn:PATH" (a Q-network, greedy), "reinforce:PATH" (a REINFORCE '
+    "policy, sampling), or an object with `act` and `observe`"
 )
 
 # spec prefix → the agent class acting with the checkpoint it names
-AGENT_SPECS = {"dt": "DecisionTransformerAgent", "dqn": "QNetworkAgent", "pg": "PolicyAgent"}
+AGENT_SPECS = {
+    "dt": "DecisionTransformerAgent",
+    "dqn": "QNetworkAgent",
+    "reinforce": "PolicyAgent",
+    "pg": "PolicyAgent",  # the former name of reinforce:
+}
 
 
 class RandomPolicy(Agent):
@@ -151,8 +156,8 @@ def make_policy(
         spec: `"random"`; `"sb3:PATH"` or a PATH ending in `.zip` (an SB3 model, algorithm detected);
             `"dt:PATH"` / `"dt:PATH@TARGET"` (a Decision Transformer checkpoint conditioned on TARGET, default the
             first target return of its config); `"dqn:PATH"` (an hf_decision Q-network, acting greedily);
-            `"pg:PATH"` (an hf_decision REINFORCE policy, sampling its actions); or an object that already has `act`,
-            returned as is.
+            `"reinforce:PATH"` (or `"pg:PATH"`: an hf_decision REINFORCE policy, sampling its actions); or an object
+            that already has `act`, returned as is.
         env: the (vector) env the policy acts on; its single-env action space is used by `"random"`.
         seed: seeds the policy's sampling.
         num_envs: environments acted in at once (default: `env.num_envs`, or 1); a DT keeps one context each.
@@ -176,7 +181,7 @@ def make_policy(
         if prefix == "dt":
             path, _, target = path.partition("@")
             options["target_return"] = float(target) if target else None
-        elif prefix == "pg":
+        elif AGENT_SPECS[prefix] == "PolicyAgent":
             options.update(deterministic=False, seed=seed or 0)
         model = AutoModel.from_pretrained(path)
         if getattr(model, "agent_class", None) != AGENT_SPECS[prefix]:

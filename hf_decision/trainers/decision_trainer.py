@@ -14,7 +14,7 @@ from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore,
 from hf_decision.data.text import build_language_batches
 from hf_decision.models.decision_transformer import DecisionTransformerModel
 from hf_decision.models.fast_dropout import use_fast_dropout
-from hf_decision.trainers.base import OfflineRLTrainer
+from hf_decision.trainers.base import RLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
 
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 LANGUAGE_STATE_FILE = "language_batches.json"
 
 
-class DecisionTransformerTrainer(OfflineRLTrainer):
+class DecisionTransformerTrainer(RLTrainer):
     """Train a `DecisionTransformerModel` on K-step windows of offline trajectories, optionally with a language loss.
 
     `train_dataset` is a canonical episode dataset (see `hf_decision.data.load_trajectories`) or a `TrajectoryStore`.

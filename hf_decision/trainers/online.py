@@ -135,7 +135,7 @@ class EpsilonGreedyReplay(IterableDataset):
             )
         )
         try:
-            n_actions, q_actions = int(envs.single_action_space.n), self.get_model().config.num_actions
+            n_actions, q_actions = int(envs.single_action_space.n), self.get_model().config.act_dim
             if n_actions != q_actions:
                 raise ValueError(f"{self.env_id} has {n_actions} actions, the Q-network {q_actions}")
             observations, _ = envs.reset(seed=self.seed + self.env_steps)

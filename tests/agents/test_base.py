@@ -29,7 +29,7 @@ def test_a_model_class_must_name_its_agent_back():
 
 
 def test_agent_for_picks_the_agent_each_model_class_names():
-    dqn = QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[8]))
+    dqn = QNetworkModel(QNetworkConfig(state_dim=4, act_dim=2, hidden_sizes=[8]))
     pg = PolicyModel(PolicyConfig(state_dim=4, act_dim=2, hidden_sizes=[8]))
     agents = [agent_for(model, num_envs=3) for model in (tiny_cartpole_model(), dqn, pg)]
     assert [type(a) for a in agents] == [DecisionTransformerAgent, QNetworkAgent, PolicyAgent]
@@ -40,7 +40,7 @@ def test_agent_for_picks_the_agent_each_model_class_names():
 
 
 def test_epsilon_greedy_draws_a_random_action_where_a_uniform_draw_is_below_epsilon():
-    model = QNetworkModel(QNetworkConfig(state_dim=2, num_actions=3, hidden_sizes=[8]))
+    model = QNetworkModel(QNetworkConfig(state_dim=2, act_dim=3, hidden_sizes=[8]))
     obs = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
     greedy = model(torch.from_numpy(obs)).q_values.argmax(-1).numpy()
     acted = QNetworkAgent(model, num_envs=500, epsilon=0.3, seed=7).act(obs)

@@ -335,7 +335,7 @@ def test_hopper_random_collection_round_trip(tmp_path):
     assert all(t[-1] or o[-1] for t, o in zip(loaded["terminals"], loaded["timeouts"], strict=True))
 
 
-@pytest.mark.parametrize("kind", ["dqn", "pg"])
+@pytest.mark.parametrize("kind", ["dqn", "reinforce", "pg"])
 def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
     import torch
 
@@ -349,6 +349,14 @@ def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
     assert isinstance(policy, QNetworkAgent if kind == "dqn" else PolicyAgent) and policy.num_envs == 2
     dataset = collect("CartPole-v1", policy, num_episodes=3, num_envs=2, seed=0)
     assert len(dataset) == 3 and all(set(a) <= {0, 1} for a in dataset["actions"])
+
+
+def test_a_spec_naming_another_family_is_refused(tmp_path):
+    from hf_decision.models import PolicyConfig, PolicyModel
+
+    PolicyModel(PolicyConfig()).save_pretrained(tmp_path / "policy")
+    with pytest.raises(ValueError, match="names a PolicyModel; dqn: takes a QNetworkAgent model"):
+        make_policy(f"dqn:{tmp_path / 'policy'}", gym.make_vec("CartPole-v1", num_envs=2))
 
 
 def test_d4rl_family_trains_normalized_and_acts_through_each_checkpoints_statistics(tmp_path):

@@ -13,7 +13,7 @@ MAX_STEPS = 30
 
 def q_network():
     torch.manual_seed(0)
-    return QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[8], env_id="CartPole-v1"))
+    return QNetworkModel(QNetworkConfig(state_dim=4, act_dim=2, hidden_sizes=[8], env_id="CartPole-v1"))
 
 
 def policy():
