@@ -2,9 +2,10 @@
 
 Collecting new datasets with a behaviour policy lives in `hf_decision.collection`."""
 
-from hf_decision.data.collators import DecisionCollator
+from hf_decision.data.collators import DecisionCollator, collate_episodes
 from hf_decision.data.loading import load_trajectories
 from hf_decision.data.preprocessing import add_returns_to_go, discounted_returns_to_go, trajectory_statistics
+from hf_decision.data.replay_buffer import ReplayBuffer
 from hf_decision.data.schema import COLUMNS, dataset_from_flat, episodes_to_dataset, trajectory_features
 from hf_decision.data.targets import episode_returns, suggest_target_returns
 from hf_decision.data.trajectories import TrajectoryStore
@@ -15,11 +16,13 @@ __all__ = [
     "COLUMNS",
     "DecisionCollator",
     "DecisionWindows",
+    "ReplayBuffer",
     "Episodes",
     "TrajectoryStore",
     "Transitions",
     "add_returns_to_go",
     "canonicalize",
+    "collate_episodes",
     "dataset_from_flat",
     "discounted_returns_to_go",
     "episode_returns",
