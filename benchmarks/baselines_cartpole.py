@@ -32,8 +32,8 @@ from hf_decision.trainers import (
     DecisionTransformerTrainingConfig,
     DQNConfig,
     DQNTrainer,
-    PolicyGradientConfig,
-    PolicyGradientTrainer,
+    ReinforceConfig,
+    ReinforceTrainer,
 )
 
 CONFIGS = Path(__file__).resolve().parents[1] / "scripts" / "configs"
@@ -75,17 +75,17 @@ def online_run(algo: str, seed: int, max_env_steps: int, eval_every: int, tmp: P
         )
         rounds = (max_env_steps - args.learning_starts) // args.train_frequency
         args.max_steps = rounds * args.gradient_steps  # the budget in env steps, as gradient steps
-        trainer = DQNTrainer(QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[256, 256])), args)
+        trainer = DQNTrainer(QNetworkModel(QNetworkConfig(state_dim=4, act_dim=2, hidden_sizes=[256, 256])), args)
     else:
         kwargs = training_kwargs("reinforce/cartpole-v1.yaml", ("hidden_sizes", "activation", "final_eval_episodes"))
-        args = PolicyGradientConfig(
+        args = ReinforceConfig(
             **(
                 kwargs
                 | trainer_kwargs(device)
                 | {"output_dir": str(tmp), "seed": seed, "eval_env_steps": 0, "max_steps": 10**6}
             )
         )
-        trainer = PolicyGradientTrainer(PolicyModel(PolicyConfig(state_dim=4, act_dim=2, activation="tanh")), args)
+        trainer = ReinforceTrainer(PolicyModel(PolicyConfig(state_dim=4, act_dim=2, activation="tanh")), args)
     stopper = StopWhenSolved(trainer, eval_every)
     trainer.add_callback(stopper)
     if algo == "reinforce":  # REINFORCE has no step budget of its own: stop at the env-step budget
@@ -111,7 +111,8 @@ class EnvStepBudget(TrainerCallback):
 
 
 def offline_comparison(seed: int, steps: dict[str, int], tmp: Path, device: str) -> dict:
-    from hf_decision.data import TrajectoryStore, collect_d4rl_family, load_trajectories
+    from hf_decision.collection import collect_d4rl_family
+    from hf_decision.data import TrajectoryStore, load_trajectories
 
     folder = cache_dir() / f"cartpole-family-8000-seed{seed}"
     if not (folder / "cartpole-medium-replay" / "state.json").exists():
@@ -120,7 +121,7 @@ def offline_comparison(seed: int, steps: dict[str, int], tmp: Path, device: str)
     stats = store.statistics()
     rows = {}
     set_seed(seed)
-    dqn = QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[256, 256], env_id=ENV_ID))
+    dqn = QNetworkModel(QNetworkConfig(state_dim=4, act_dim=2, hidden_sizes=[256, 256], env_id=ENV_ID))
     dqn_kwargs = training_kwargs(
         "dqn/cartpole-v1-offline.yaml", ("dataset_name_or_path", "hidden_sizes", "final_eval_episodes")
     )

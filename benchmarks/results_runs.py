@@ -14,9 +14,9 @@ import torch
 import yaml
 from transformers import PrinterCallback, set_seed
 
+from hf_decision.collection.d4rl_family import family_folder_name
 from hf_decision.commands.train_decision_transformer import ModelArguments, build_model, dataset_info
 from hf_decision.data import TrajectoryStore, load_trajectories, suggest_target_returns
-from hf_decision.data.d4rl_family import family_folder_name
 from hf_decision.evaluation import evaluate
 from hf_decision.resources import cache_dir, shared_path
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig, cpu_has_fast_bf16

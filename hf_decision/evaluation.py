@@ -12,6 +12,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from hf_decision.agents import agent_class_for, agent_for
+
 # D4RL reference returns (random, expert) for the normalized score, keyed by the lower-case env name.
 D4RL_REFERENCE_RETURNS: dict[str, tuple[float, float]] = {
     "hopper": (-20.272305, 3234.3),
@@ -125,7 +127,8 @@ def evaluate(
     """Evaluate a trained agent with batched rollouts; a Decision Transformer at one or several target returns.
 
     Args:
-        model: a `DecisionTransformerModel`, `QNetworkModel` (greedy) or `PolicyModel` (the mode of π).
+        model: a model with an agent (`agent_for`): a `DecisionTransformerModel`, `QNetworkModel` (greedy) or
+            `PolicyModel` (the mode of π).
         env_id: gymnasium id.
         target_return: unscaled target return(s) of a Decision Transformer; defaults to
             `model.config.target_returns`. Ignored by the other models and by a DT trained without returns (BC).
@@ -136,22 +139,15 @@ def evaluate(
         For one target (or a model without one): `{mean_return, std_return, returns, lengths, normalized_score,
         target_return}`. For several: `{"per_target": {target: <that dict>}, ...the dict of the first target}`.
     """
-    from hf_decision.agents import DecisionTransformerAgent, agent_for
-    from hf_decision.models.decision_transformer import DecisionTransformerModel
-
-    if not isinstance(model, DecisionTransformerModel) or not model.config.condition_on_returns:
-        # No target to sweep: a DQN, a REINFORCE policy, or a DT trained without returns (BC), which acts the same
-        # whatever return it is asked for, so it is evaluated once.
+    targets = agent_class_for(model).evaluation_targets(model, target_return)
+    if targets is None:
+        # No target to sweep: a DQN, a REINFORCE policy, or a DT trained without returns (BC).
         result = rollout(lambda n: agent_for(model, n), env_id, n_episodes, num_envs, seed, env_kwargs)
         return summarize(result["returns"], result["lengths"], env_id, reference) | {"target_return": None}
-    targets = target_return if target_return is not None else model.config.target_returns
-    if targets is None:
-        raise ValueError("target_return is required: the model config stores no target_returns")
-    targets = [float(t) for t in np.atleast_1d(targets)]
     per_target = {}
     for target in targets:
         result = rollout(
-            lambda n, target=target: DecisionTransformerAgent(model, target_return=target, num_envs=n),
+            lambda n, target=target: agent_for(model, n, target_return=target),
             env_id,
             n_episodes=n_episodes,
             num_envs=num_envs,

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from hf_decision.agents import agent_for
+
 HISTORY_KEYS = ("step", "target_return", "mean", "std")
 _RETURN_LOG = re.compile(r"^eval_env/return@(.+)$")
 
@@ -170,8 +172,8 @@ def record_video(
     """Play one episode (at most `max_steps` steps) and write its `rgb_array` frames to an mp4 file.
 
     Args:
-        model_or_agent: a `DecisionTransformerModel` (wrapped in a one-env agent at `target_return`, default the
-            config's first target) or an agent with `act` / `observe` acting in one environment.
+        model_or_agent: a model, wrapped in its one-env agent (`agent_for`; a Decision Transformer's at
+            `target_return`, default the config's first target), or an agent acting in one environment.
         env_id: gymnasium id; the env must support `render_mode="rgb_array"` (classic control needs pygame).
         path: the mp4 to write.
         seed: the episode's reset seed.
@@ -240,9 +242,8 @@ def _single_env_agent(model_or_agent, target_return: float | None):
         if getattr(model_or_agent, "num_envs", 1) != 1:
             raise ValueError(f"record_video needs an agent acting in one env, got num_envs={model_or_agent.num_envs}")
         return model_or_agent
-    from hf_decision.agents import DecisionTransformerAgent
-
-    return DecisionTransformerAgent(model_or_agent, target_return=target_return, num_envs=1)
+    options = {} if target_return is None else {"target_return": target_return}
+    return agent_for(model_or_agent, num_envs=1, **options)
 
 
 def _frame(env, env_id: str) -> np.ndarray:

@@ -38,3 +38,15 @@ def cache_dir() -> Path:
     path = Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "hf_decision")).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def local_backbone_hint() -> str:
+    """Where a GPT-2 comes from without the Hub: the ones pretrained here, in the cache, or how to make one."""
+    found = sorted(p.parent for p in cache_dir().glob("gpt2-*/model.safetensors"))
+    listed = "".join(f"\n  {folder}" for folder in found[:5])
+    return (
+        "Without the Hub, a GPT-2 pretrained locally loads the same way: `python scripts/pretrain_gpt2.py "
+        "scripts/configs/pretrain_gpt2/wikitext2_small.yaml --output_dir runs/gpt2-small`, then "
+        "`from_pretrained_backbone('runs/gpt2-small')`."
+        + (f" Pretrained GPT-2 folders already in the cache:{listed}" if found else "")
+    )

@@ -66,6 +66,39 @@ def random_window(config: DecisionTransformerConfig, batch_size: int = 3, seq_le
     )
 
 
+# Examples of what agent cards and folders are made from, shared by tests/cards and tests/test_hub.py.
+def result(mean, std, target, score=None):
+    return {
+        "mean_return": mean,
+        "std_return": std,
+        "returns": [mean - std, mean + std],
+        "lengths": [int(mean - std), int(mean + std)],
+        "normalized_score": score,
+        "target_return": target,
+    }
+
+
+# The shape `evaluate` returns for two targets.
+EVAL_RESULTS = {
+    **result(21.0, 3.0, 500.0),
+    "per_target": {500.0: result(21.0, 3.0, 500.0), 250.0: result(12.5, 1.25, 250.0, 42.0)},
+}
+STATISTICS = {
+    "state_mean": [0.0] * 4,
+    "state_std": [1.0] * 4,
+    "return_mean": 123.4,
+    "return_std": 50.0,
+    "return_min": 9.0,
+    "return_max": 500.0,
+    "num_episodes": 100,
+    "num_steps": 12345,
+    "episode_length_mean": 123.45,
+    "episode_length_max": 500,
+}
+HISTORY = [{"step": s, "target_return": 500.0, "mean": 10.0 + s / 100, "std": 2.0} for s in (100, 200, 300)]
+TRAINING = {"lm_coef": 0.1, "learning_rate": 1e-4, "per_device_train_batch_size": 64, "seed": 0}
+
+
 @pytest.fixture
 def seeded():
     torch.manual_seed(0)

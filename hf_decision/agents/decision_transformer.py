@@ -14,10 +14,11 @@ from os import PathLike
 import numpy as np
 import torch
 
+from hf_decision.agents.base import Agent
 from hf_decision.models.decision_transformer import DecisionTransformerModel
 
 
-class DecisionTransformerAgent:
+class DecisionTransformerAgent(Agent):
     """A batched Decision Transformer policy with per-environment context.
 
     Use it step by step with `act(observations)` → actions, then `observe(rewards, dones)` after the environment
@@ -30,6 +31,8 @@ class DecisionTransformerAgent:
         num_envs: number of environments acted in at once.
         device: where the model runs (default: the model's device).
     """
+
+    model_class = DecisionTransformerModel
 
     def __init__(
         self,
@@ -77,6 +80,19 @@ class DecisionTransformerAgent:
         """Load a Decision Transformer checkpoint (Hub id or folder) and wrap it; `kwargs` go to `from_pretrained`."""
         model = DecisionTransformerModel.from_pretrained(repo_id_or_dir, **kwargs)
         return cls(model, target_return=target_return, num_envs=num_envs, device=device)
+
+    @classmethod
+    def evaluation_targets(
+        cls, model: DecisionTransformerModel, target_return: float | Sequence[float] | None = None
+    ) -> list[float] | None:
+        """`target_return` (one or several), default the config's `target_returns`; None for a model trained without
+        returns (BC), which acts the same whatever return it is asked for and is evaluated once."""
+        if not model.config.condition_on_returns:
+            return None
+        targets = target_return if target_return is not None else model.config.target_returns
+        if targets is None:
+            raise ValueError("target_return is required: the model config stores no target_returns")
+        return [float(t) for t in np.atleast_1d(targets)]
 
     def reset(self, env_indices: Sequence[int] | np.ndarray | torch.Tensor | None = None) -> None:
         """Forget the context of the given environments (all by default): their next `act` starts an episode."""

@@ -22,10 +22,12 @@ from datasets import Dataset
 from huggingface_hub import DatasetCard
 from transformers import HfArgumentParser
 
+from hf_decision.agents import Agent
+from hf_decision.cards.dataset import dataset_card, episode_returns
+from hf_decision.collection.collect import collect, push_collected, save_collected
+from hf_decision.collection.d4rl_family import collect_d4rl_family, family_folder_name
+from hf_decision.collection.policies import SB3Policy, make_policy
 from hf_decision.commands.parsing import parse_with_config
-from hf_decision.data.collect import collect, dataset_card, episode_returns, push_collected, save_collected
-from hf_decision.data.d4rl_family import collect_d4rl_family, family_folder_name
-from hf_decision.data.policies import Policy, SB3Policy, make_policy
 
 FAMILY = "d4rl-family"
 DEFAULT_NUM_STEPS = 10_000
@@ -79,7 +81,7 @@ def summarize(dataset: Dataset, name: str, output_dir: Path) -> str:
     )
 
 
-def build_policy(args: CollectArguments) -> Policy:
+def build_policy(args: CollectArguments) -> Agent:
     """The behaviour policy named by `args.policy`, seeded as `collect` would seed it."""
     if args.policy.startswith("sb3:") or args.policy.endswith(".zip"):
         return SB3Policy(args.policy.removeprefix("sb3:"), deterministic=args.deterministic, seed=args.seed)

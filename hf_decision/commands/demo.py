@@ -7,7 +7,7 @@
 2. An offline CartPole-v1 dataset whose returns span the range: the `mixed` kind of the collection command's D4RL-style
    family (random, medium and expert episodes of a PPO agent trained here; its expert reaches the maximum return,
    500). PPO rather than the command's default DQN, which is unstable on CartPole and often never reaches 500 (see
-   `hf_decision.data.d4rl_family.TUNED_HYPERPARAMETERS`).
+   `hf_decision.collection.d4rl_family.TUNED_HYPERPARAMETERS`).
 3. Fine-tune the GPT-2 into a Decision Transformer with λ·LM on the text, and behaviour cloning (the same
    architecture without returns) as the reference that cannot follow a target.
 4. Ask the DT for a sweep of target returns read off the dataset (`suggest_target_returns`: its 10 %, 50 % and 90 %
@@ -145,8 +145,9 @@ def pretrained_backbone(budget: Budget, text: Path | None, seed: int) -> tuple[s
 
 
 def collect_dataset(budget: Budget, seed: int):
-    from hf_decision.data import collect_d4rl_family, load_trajectories
-    from hf_decision.data.d4rl_family import family_folder_name
+    from hf_decision.collection import collect_d4rl_family
+    from hf_decision.collection.d4rl_family import family_folder_name
+    from hf_decision.data import load_trajectories
 
     folder = cache_dir() / f"cartpole-family-{ALGO.lower()}{budget.agent_steps}x{budget.dataset_steps}-seed{seed}"
     path = folder / family_folder_name(ENV_ID, DATASET_KIND)

@@ -17,9 +17,9 @@ from pathlib import Path
 from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
+from hf_decision.cards import per_target_results, results_table
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
-from hf_decision.hub import per_target_results, results_table
 
 
 @dataclass

@@ -22,9 +22,10 @@ from huggingface_hub import constants as hf_constants
 from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
+from hf_decision.cards import per_target_results, results_table
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
-from hf_decision.hub import per_target_results, push_agent_to_hub, results_table, save_agent_folder
+from hf_decision.hub import push_agent_to_hub, save_agent_folder
 from hf_decision.plots import history_from_log_history, record_video
 
 

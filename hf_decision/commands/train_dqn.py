@@ -44,14 +44,14 @@ def main(script_args: ScriptArguments, mlp_args: MLPArguments, training_args: DQ
         store = TrajectoryStore.from_dataset(dataset)
     if training_args.env_id is not None:
         env = gym.make(training_args.env_id)
-        state_dim, num_actions = env.observation_space.shape[0], int(env.action_space.n)
+        state_dim, act_dim = env.observation_space.shape[0], int(env.action_space.n)
     elif store is not None:
-        state_dim, num_actions = store.state_dim, store.act_dim
+        state_dim, act_dim = store.state_dim, store.act_dim
     else:
         raise ValueError("give --dataset_name_or_path (offline) and/or --env_id (online, and evaluation)")
     config = QNetworkConfig(
         state_dim=state_dim,
-        num_actions=num_actions,
+        act_dim=act_dim,
         hidden_sizes=mlp_args.hidden_sizes,
         activation=mlp_args.activation,
     )

@@ -23,8 +23,9 @@ import numpy as np
 from gymnasium.spaces import Discrete
 from transformers import HfArgumentParser
 
+from hf_decision.collection import collect
 from hf_decision.commands.parsing import parse_with_config
-from hf_decision.data import collect, load_trajectories
+from hf_decision.data import load_trajectories
 from hf_decision.tabular import (
     as_episodes,
     certainty_equivalence,

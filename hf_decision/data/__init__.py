@@ -1,11 +1,11 @@
-"""Offline trajectories: one canonical episode schema, loaders for every source, and views for each algorithm."""
+"""Offline trajectories: one canonical episode schema, loaders for every source, and views for each algorithm.
 
-from hf_decision.data.collators import DecisionCollator
-from hf_decision.data.collect import collect, dataset_card, push_collected, save_collected
-from hf_decision.data.d4rl_family import collect_d4rl_family
+Collecting new datasets with a behaviour policy lives in `hf_decision.collection`."""
+
+from hf_decision.data.collators import DecisionCollator, collate_episodes
 from hf_decision.data.loading import load_trajectories
-from hf_decision.data.policies import RandomPolicy, SB3Policy, make_policy
 from hf_decision.data.preprocessing import add_returns_to_go, discounted_returns_to_go, trajectory_statistics
+from hf_decision.data.replay_buffer import ReplayBuffer
 from hf_decision.data.schema import COLUMNS, dataset_from_flat, episodes_to_dataset, trajectory_features
 from hf_decision.data.targets import episode_returns, suggest_target_returns
 from hf_decision.data.trajectories import TrajectoryStore
@@ -16,24 +16,18 @@ __all__ = [
     "COLUMNS",
     "DecisionCollator",
     "DecisionWindows",
+    "ReplayBuffer",
     "Episodes",
-    "RandomPolicy",
-    "SB3Policy",
     "TrajectoryStore",
     "Transitions",
     "add_returns_to_go",
     "canonicalize",
-    "collect",
-    "collect_d4rl_family",
-    "dataset_card",
+    "collate_episodes",
     "dataset_from_flat",
     "discounted_returns_to_go",
     "episode_returns",
     "episodes_to_dataset",
     "load_trajectories",
-    "make_policy",
-    "push_collected",
-    "save_collected",
     "suggest_target_returns",
     "trajectory_features",
     "trajectory_statistics",

@@ -1,9 +1,12 @@
-"""The Decision Transformer's batch builder: vectorized gathers on the flat store, no per-sample Python loop."""
+"""Batch builders: the Decision Transformer's windows (vectorized gathers on the flat store, no per-sample Python
+loop) and REINFORCE's whole recorded episodes (`collate_episodes`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
 from hf_decision.data.trajectories import TrajectoryStore
@@ -69,3 +72,17 @@ class DecisionCollator:
             "attention_mask": mask.long(),
             "labels": actions,
         }
+
+
+def collate_episodes(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Concatenate recorded episodes into one flat batch with `episode_index` and `timesteps`."""
+    lengths = [len(e["rewards"]) for e in episodes]
+    actions = np.concatenate([e["actions"] for e in episodes])
+    return {
+        "observations": torch.from_numpy(np.concatenate([e["observations"] for e in episodes]).astype(np.float32)),
+        "actions": torch.from_numpy(actions.astype(np.int64 if actions.dtype.kind in "iu" else np.float32)),
+        "rewards": torch.from_numpy(np.concatenate([e["rewards"] for e in episodes]).astype(np.float32)),
+        "episode_index": torch.repeat_interleave(torch.arange(len(episodes)), torch.tensor(lengths)),
+        "timesteps": torch.cat([torch.arange(n) for n in lengths]),
+        "num_episodes": len(episodes),
+    }

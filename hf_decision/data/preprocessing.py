@@ -12,33 +12,12 @@ import pyarrow as pa
 from datasets import Dataset, Features, List, Value
 
 from hf_decision.data.schema import COLUMNS
+from hf_decision.objectives.returns import discounted_returns_to_go
+
+__all__ = ["STD_EPSILON", "add_returns_to_go", "discounted_returns_to_go", "trajectory_statistics"]
 
 # Added to the per-dimension standard deviation, as the original Decision Transformer does.
 STD_EPSILON = 1e-6
-
-
-def discounted_returns_to_go(rewards: np.ndarray, lengths: np.ndarray, gamma: float = 1.0) -> np.ndarray:
-    """Returns-to-go of flat `rewards` (`[N]`) cut into episodes of `lengths` (`[E]`), in float64.
-
-    γ = 1 is a reversed cumulative sum; γ < 1 runs backwards over time, vectorized across episodes.
-    """
-    if not 0.0 <= gamma <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
-    rewards = np.asarray(rewards, dtype=np.float64)
-    ends = np.cumsum(lengths)
-    if gamma == 1.0:
-        inclusive = np.cumsum(rewards)
-        episode_of_step = np.repeat(np.arange(len(lengths)), lengths)
-        before = inclusive - rewards
-        return inclusive[ends - 1][episode_of_step] - before
-    returns = np.zeros_like(rewards)
-    running = np.zeros(len(lengths))
-    for back in range(1, int(lengths.max()) + 1):  # step ends-back of every episode still that long
-        alive = lengths >= back
-        idx = ends[alive] - back
-        running[alive] = rewards[idx] + gamma * running[alive]
-        returns[idx] = running[alive]
-    return returns
 
 
 def add_returns_to_go(dataset: Dataset, gamma: float = 1.0, batch_size: int = 1000) -> Dataset:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 from safetensors import SafetensorError, safe_open
 from transformers import PreTrainedModel
@@ -35,8 +36,11 @@ class UnsafeCheckpointError(CheckpointError):
 class HFDecisionPreTrainedModel(PreTrainedModel):
     """Base class of hf_decision models: `from_pretrained` loads safetensors only (unless `allow_pickle=True`), is
     strict about tensor names and shapes, and names the file or tensor at fault. Subclasses set `config_class` etc.
-    as for any `PreTrainedModel`.
+    as for any `PreTrainedModel`, and `agent_class`, the name of the `hf_decision.agents` class that acts with them
+    (checked against that class's `model_class` when it is defined; `hf_decision.agents.agent_for` reads it).
     """
+
+    agent_class: ClassVar[str | None] = None
 
     @classmethod
     def from_pretrained(

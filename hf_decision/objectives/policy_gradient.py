@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import torch
 
-from hf_decision.data.preprocessing import discounted_returns_to_go
+from hf_decision.objectives.returns import discounted_returns_to_go
 
 BASELINES = ("none", "mean", "learned")
 
 
 def discounted_reward_to_go(rewards: torch.Tensor, episode_index: torch.Tensor, gamma: float) -> torch.Tensor:
     """`G_h = Σ_{h'≥h} γ^{h'−h} r_{h'}` within each episode, for consecutive episodes `[T]` → `[T]` (float64 sums,
-    `hf_decision.data.discounted_returns_to_go` on the episodes' lengths)."""
+    `hf_decision.objectives.returns.discounted_returns_to_go` on the episodes' lengths)."""
     lengths = torch.unique_consecutive(episode_index, return_counts=True)[1]
     returns = discounted_returns_to_go(rewards.detach().cpu().numpy(), lengths.cpu().numpy(), gamma)
     return torch.tensor(returns, dtype=torch.float32, device=rewards.device)

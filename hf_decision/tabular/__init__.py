@@ -1,8 +1,8 @@
 """Tabular baselines on toy-text envs (numpy only, no Trainer): exact dynamic programming on a known model, and
 fitted Q iteration, certainty equivalence and Monte Carlo estimates from offline data in the canonical schema.
 
-Collect a dataset with `hf_decision.data.collect(env_id, "random", ...)`: a Discrete observation is stored as a 1-dim
-state holding its index, which `TabularEpisodes.from_dataset` reads back as an integer.
+Collect a dataset with `hf_decision.collection.collect(env_id, "random", ...)`: a Discrete observation is stored as a
+1-dim state holding its index, which `TabularEpisodes.from_dataset` reads back as an integer.
 """
 
 from hf_decision.tabular.data import TabularEpisodes, TabularTransitions, as_episodes, as_transitions

@@ -1,7 +1,7 @@
 """Tabular steps: a canonical episode dataset of a Discrete-observation env as integer arrays.
 
-A toy-text env's state is an integer s ∈ [0, S); `hf_decision.data.collect` stores it in the canonical schema as a
-1-dim float observation (`observations[t] == [s_t]`). `TabularEpisodes` holds the steps of such a dataset as flat
+A toy-text env's state is an integer s ∈ [0, S); `hf_decision.collection.collect` stores it in the canonical schema as
+a 1-dim float observation (`observations[t] == [s_t]`). `TabularEpisodes` holds the steps of such a dataset as flat
 integer arrays; `TabularTransitions` holds the `(s_i, a_i, r_i, s_{i+1}, terminated_i)` tuples that the estimators
 count. Both take plain arrays too, for data that never was a `datasets.Dataset`.
 

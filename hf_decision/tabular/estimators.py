@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from datasets import Dataset
 
-from hf_decision.data.preprocessing import discounted_returns_to_go
+from hf_decision.objectives.returns import discounted_returns_to_go
 from hf_decision.tabular.data import TabularData, TabularEpisodes, as_episodes, as_transitions
 from hf_decision.tabular.model import UNVISITED, TabularModel, iterate_bellman, value_iteration
 

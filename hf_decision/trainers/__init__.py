@@ -1,13 +1,13 @@
 """Trainers: `transformers.Trainer` subclasses that add each algorithm's loss, and little else."""
 
-from hf_decision.trainers.base import OfflineRLTrainer, parameter_groups
+from hf_decision.trainers.base import OfflineRLTrainer, RLTrainer, parameter_groups
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig, cpu_has_fast_bf16
 from hf_decision.trainers.decision_trainer import DecisionTransformerTrainer
 from hf_decision.trainers.dqn_config import DQNConfig
 from hf_decision.trainers.dqn_trainer import DQNTrainer
-from hf_decision.trainers.pg_config import PolicyGradientConfig
-from hf_decision.trainers.pg_trainer import PolicyGradientTrainer
+from hf_decision.trainers.reinforce_config import PolicyGradientConfig, ReinforceConfig
+from hf_decision.trainers.reinforce_trainer import PolicyGradientTrainer, ReinforceTrainer
 from hf_decision.trainers.rl_config import RLTrainingConfig
 
 __all__ = [
@@ -20,6 +20,9 @@ __all__ = [
     "OfflineRLTrainer",
     "PolicyGradientConfig",
     "PolicyGradientTrainer",
+    "RLTrainer",
+    "ReinforceConfig",
+    "ReinforceTrainer",
     "RLTrainingConfig",
     "parameter_groups",
 ]

@@ -66,7 +66,7 @@ def parameter_groups(
     ]
 
 
-class OfflineRLTrainer(Trainer):
+class RLTrainer(Trainer):
     """A `Trainer` whose `compute_loss` may record named loss parts; each part is logged, averaged over the logging
     window, next to the total `loss`. The optimizer uses `parameter_groups` (with `args.backbone_learning_rate`
     when the arguments define it).
@@ -289,3 +289,6 @@ def _refuse_pickle_weights(folder: str | os.PathLike) -> None:
                 f"{path / pickle_name} is a pickle checkpoint and {path} has no {SAFE_WEIGHTS_NAME}: hf_decision "
                 "resumes from safetensors weights only"
             )
+
+
+OfflineRLTrainer = RLTrainer  # its former name; it also trains online DQN and on-policy REINFORCE

@@ -11,9 +11,10 @@ from datasets import Dataset
 from transformers import TrainerCallback
 
 from hf_decision.data import DecisionCollator, DecisionWindows, TrajectoryStore, suggest_target_returns
+from hf_decision.data.text import build_language_batches
 from hf_decision.models.decision_transformer import DecisionTransformerModel
 from hf_decision.models.fast_dropout import use_fast_dropout
-from hf_decision.trainers.base import OfflineRLTrainer
+from hf_decision.trainers.base import RLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.decision_config import DecisionTransformerTrainingConfig
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 LANGUAGE_STATE_FILE = "language_batches.json"
 
 
-class DecisionTransformerTrainer(OfflineRLTrainer):
+class DecisionTransformerTrainer(RLTrainer):
     """Train a `DecisionTransformerModel` on K-step windows of offline trajectories, optionally with a language loss.
 
     `train_dataset` is a canonical episode dataset (see `hf_decision.data.load_trajectories`) or a `TrajectoryStore`.
@@ -81,8 +82,6 @@ class DecisionTransformerTrainer(OfflineRLTrainer):
             self.language_batches = self._build_language_batches()
 
     def _build_language_batches(self):
-        from hf_decision.data.text import build_language_batches
-
         args = self.args
         tokenizer = args.lm_tokenizer_name_or_path or self.model.config.backbone_name_or_path
         if not tokenizer:

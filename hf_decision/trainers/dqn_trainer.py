@@ -14,7 +14,7 @@ from transformers import TrainerCallback
 from hf_decision.data import TrajectoryStore, Transitions
 from hf_decision.models.q_network import QNetworkModel
 from hf_decision.objectives.td import td_loss, td_target
-from hf_decision.trainers.base import OfflineRLTrainer
+from hf_decision.trainers.base import RLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.dqn_config import DQNConfig
 from hf_decision.trainers.online import EpsilonGreedyReplay, OnlineSourceMixin, ReplayBuffer, linear_schedule
@@ -22,7 +22,7 @@ from hf_decision.trainers.online import EpsilonGreedyReplay, OnlineSourceMixin, 
 TARGET_NETWORK_FILE = "target_network.safetensors"
 
 
-class DQNTrainer(OnlineSourceMixin, OfflineRLTrainer):
+class DQNTrainer(OnlineSourceMixin, RLTrainer):
     """Train a `QNetworkModel` on `1/N Σ [Q_θ(s,a) − r − γ(1−done) max_a' Q_θ'(s',a')]²` (see `objectives.td`).
 
     Offline, `train_dataset` (an episode dataset or `TrajectoryStore` with discrete actions) is read through its
@@ -63,10 +63,10 @@ class DQNTrainer(OnlineSourceMixin, OfflineRLTrainer):
             )
             if not store.discrete:
                 raise ValueError("DQN needs discrete actions: the dataset's actions are continuous")
-            if store.state_dim != config.state_dim or store.act_dim > config.num_actions:
+            if store.state_dim != config.state_dim or store.act_dim > config.act_dim:
                 raise ValueError(
                     f"the dataset has state_dim={store.state_dim} and {store.act_dim} actions, the model config "
-                    f"state_dim={config.state_dim} and num_actions={config.num_actions}"
+                    f"state_dim={config.state_dim} and act_dim={config.act_dim}"
                 )
             if config.state_mean is None and config.state_std is None:
                 stats = store.statistics()

@@ -22,70 +22,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from hf_decision.agents import PolicyAgent, QNetworkAgent
+from hf_decision.data.collators import collate_episodes
+from hf_decision.data.replay_buffer import ReplayBuffer
 from hf_decision.evaluation import rollout
 
 ONLINE_STATE_FILE = "online_state.json"
 REPLAY_BUFFER_FILE = "replay_buffer.npz"
-
-
-class ReplayBuffer:
-    """A circular buffer of `(s, a, r, s', done)` transitions (numpy), sampled uniformly with a seeded generator."""
-
-    def __init__(self, capacity: int, state_dim: int, seed: int = 0):
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
-        self.capacity = capacity
-        self.observations = np.zeros((capacity, state_dim), np.float32)
-        self.next_observations = np.zeros((capacity, state_dim), np.float32)
-        self.actions = np.zeros(capacity, np.int64)
-        self.rewards = np.zeros(capacity, np.float32)
-        self.dones = np.zeros(capacity, np.float32)
-        self.size = 0
-        self.position = 0
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return self.size
-
-    def add(self, observations, actions, rewards, next_observations, dones) -> None:
-        """Append a batch of transitions (one per env), overwriting the oldest once full."""
-        index = (self.position + np.arange(len(actions))) % self.capacity
-        self.observations[index] = observations
-        self.actions[index] = actions
-        self.rewards[index] = rewards
-        self.next_observations[index] = next_observations
-        self.dones[index] = dones
-        self.position = int(index[-1] + 1) % self.capacity
-        self.size = min(self.size + len(actions), self.capacity)
-
-    def sample(self, batch_size: int) -> dict[str, torch.Tensor]:
-        """A uniform batch with replacement, keyed like `hf_decision.data.Transitions.collate`."""
-        index = self.rng.integers(self.size, size=batch_size)
-        return {
-            "observations": torch.from_numpy(self.observations[index]),
-            "actions": torch.from_numpy(self.actions[index]),
-            "rewards": torch.from_numpy(self.rewards[index]),
-            "next_observations": torch.from_numpy(self.next_observations[index]),
-            "dones": torch.from_numpy(self.dones[index]),
-        }
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        arrays = {name: getattr(self, name)[: self.size] for name in self._arrays()}
-        state = {"size": self.size, "position": self.position, "rng": self.rng.bit_generator.state}
-        return arrays | {"state": np.array(json.dumps(state))}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        meta = json.loads(str(state["state"]))
-        if meta["size"] > self.capacity:
-            raise ValueError(f"the saved buffer holds {meta['size']} transitions, more than capacity={self.capacity}")
-        for name in self._arrays():
-            getattr(self, name)[: meta["size"]] = state[name]
-        self.size, self.position = meta["size"], meta["position"]
-        self.rng.bit_generator.state = meta["rng"]
-
-    @staticmethod
-    def _arrays() -> tuple[str, ...]:
-        return ("observations", "next_observations", "actions", "rewards", "dones")
 
 
 def linear_schedule(start: float, end: float, duration: int) -> Callable[[int], float]:
@@ -134,6 +77,9 @@ class EpsilonGreedyReplay(IterableDataset):
             )
         )
         try:
+            n_actions, q_actions = int(envs.single_action_space.n), self.get_model().config.act_dim
+            if n_actions != q_actions:
+                raise ValueError(f"{self.env_id} has {n_actions} actions, the Q-network {q_actions}")
             observations, _ = envs.reset(seed=self.seed + self.env_steps)
             while len(self.buffer) < self.learning_starts:
                 observations = self._step(envs, observations, epsilon=1.0)
@@ -146,13 +92,10 @@ class EpsilonGreedyReplay(IterableDataset):
             envs.close()
 
     def _step(self, envs: gym.vector.VectorEnv, observations: np.ndarray, epsilon: float) -> np.ndarray:
-        actions = self.rng.integers(envs.single_action_space.n, size=self.num_envs)
-        if epsilon < 1.0:
-            model = self.get_model()
-            with torch.no_grad():
-                obs = torch.as_tensor(observations, dtype=torch.float32, device=model.device)
-                greedy = model(obs).q_values.argmax(dim=-1).cpu().numpy()
-            actions = np.where(self.rng.random(self.num_envs) < epsilon, actions, greedy)
+        model = self.get_model()
+        was_training = model.training
+        actions = QNetworkAgent(model, self.num_envs, epsilon=epsilon, rng=self.rng).act(observations)
+        model.train(was_training)
         next_observations, rewards, terminated, truncated, info = envs.step(actions)
         ended = terminated | truncated
         final = next_observations.copy()
@@ -197,8 +140,6 @@ class OnPolicyEpisodes(IterableDataset):
         self.env_steps = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        from hf_decision.agents import PolicyAgent
-
         while True:
             model, batch = self.get_model(), self.batches
             was_training = model.training
@@ -222,20 +163,6 @@ class OnPolicyEpisodes(IterableDataset):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.batches, self.env_steps = state["batches"], state["env_steps"]
-
-
-def collate_episodes(episodes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Concatenate recorded episodes into one flat batch with `episode_index` and `timesteps`."""
-    lengths = [len(e["rewards"]) for e in episodes]
-    actions = np.concatenate([e["actions"] for e in episodes])
-    return {
-        "observations": torch.from_numpy(np.concatenate([e["observations"] for e in episodes]).astype(np.float32)),
-        "actions": torch.from_numpy(actions.astype(np.int64 if actions.dtype.kind in "iu" else np.float32)),
-        "rewards": torch.from_numpy(np.concatenate([e["rewards"] for e in episodes]).astype(np.float32)),
-        "episode_index": torch.repeat_interleave(torch.arange(len(episodes)), torch.tensor(lengths)),
-        "timesteps": torch.cat([torch.arange(n) for n in lengths]),
-        "num_episodes": len(episodes),
-    }
 
 
 class OnlineSourceMixin:

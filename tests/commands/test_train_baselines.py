@@ -5,7 +5,7 @@ import pytest
 from transformers import AutoModel
 
 from hf_decision.commands import evaluate as evaluate_command
-from hf_decision.commands import train_dqn, train_pg
+from hf_decision.commands import train_dqn, train_reinforce
 from hf_decision.models import PolicyModel, QNetworkModel
 from tests.trainers.tasks import DISCRETE_ENV_ID, HORIZON, two_arm_dataset
 
@@ -18,7 +18,7 @@ QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no
     [
         (train_dqn, "dqn/cartpole-v1.yaml"),
         (train_dqn, "dqn/cartpole-v1-offline.yaml"),
-        (train_pg, "reinforce/cartpole-v1.yaml"),
+        (train_reinforce, "reinforce/cartpole-v1.yaml"),
     ],
 )
 def test_yaml_configs_parse(module, config, tmp_path):
@@ -27,7 +27,7 @@ def test_yaml_configs_parse(module, config, tmp_path):
     from hf_decision.commands.parsing import parse_with_config
 
     dataclasses = (module.ScriptArguments, module.MLPArguments if module is train_dqn else module.PolicyArguments)
-    training_class = module.DQNConfig if module is train_dqn else module.PolicyGradientConfig
+    training_class = module.DQNConfig if module is train_dqn else module.ReinforceConfig
     parser = HfArgumentParser((*dataclasses, training_class))
     *_, training = parse_with_config(parser, ["--config", str(CONFIGS / config), "--output_dir", str(tmp_path)])
     assert training.env_id == "CartPole-v1" and training.output_dir == str(tmp_path)
@@ -120,7 +120,7 @@ def test_train_dqn_offline_from_a_dataset_folder(tmp_path):
     assert trainer.model.config.state_mean is not None and trainer.model.config.env_id == DISCRETE_ENV_ID
 
 
-def test_train_pg_command(tmp_path):
+def test_train_reinforce_command(tmp_path):
     out = tmp_path / "pg"
     argv = [
         "--env_id",
@@ -141,7 +141,7 @@ def test_train_pg_command(tmp_path):
         str(out),
         *QUIET,
     ]
-    _, results = train_pg.cli(argv)
+    _, results = train_reinforce.cli(argv)
     assert results["train"] == {"global_step": 3, "env_steps": 3 * 8 * HORIZON}
     assert len(results["evaluation"]["returns"]) == 2
     assert isinstance(AutoModel.from_pretrained(out), PolicyModel)

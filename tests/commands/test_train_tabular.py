@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from hf_decision.collection import collect
 from hf_decision.commands.train_tabular import cli
-from hf_decision.data import collect
 
 CONFIGS = Path(__file__).resolve().parents[2] / "scripts" / "configs" / "tabular"
 

@@ -145,7 +145,7 @@ def test_missing_local_path_is_a_file_not_found_error(tmp_path, monkeypatch):
 def test_shipped_configs_read_what_the_readme_collect_command_writes():
     import yaml
 
-    from hf_decision.data.d4rl_family import family_folder_name
+    from hf_decision.collection.d4rl_family import family_folder_name
 
     root = Path(__file__).resolve().parents[2]
     written = f"data/cartpole/{family_folder_name('CartPole-v1', 'medium-replay')}"  # `--output_dir data/cartpole`

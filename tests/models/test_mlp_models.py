@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 from transformers import AutoConfig, AutoModel
@@ -9,7 +11,7 @@ def test_q_network_round_trip_is_exact(tmp_path):
     torch.manual_seed(0)
     model = QNetworkModel(
         QNetworkConfig(
-            state_dim=3, num_actions=4, hidden_sizes=[8], state_mean=[1, 2, 3], state_std=[2, 2, 2], env_id="X-v0"
+            state_dim=3, act_dim=4, hidden_sizes=[8], state_mean=[1, 2, 3], state_std=[2, 2, 2], env_id="X-v0"
         )
     )
     model.save_pretrained(tmp_path)
@@ -20,11 +22,25 @@ def test_q_network_round_trip_is_exact(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
 
 
+def test_a_q_network_saved_with_num_actions_still_loads(tmp_path):
+    torch.manual_seed(0)
+    model = QNetworkModel(QNetworkConfig(state_dim=3, act_dim=4, hidden_sizes=[8], env_id="X-v0"))
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["act_dim"] == 4 and "num_actions" not in saved
+    saved["num_actions"] = saved.pop("act_dim")  # config.json as checkpoints saved it before act_dim
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert loaded.config.act_dim == 4 and loaded.config.num_actions == 4
+    obs = torch.randn(5, 3)
+    assert torch.equal(model(obs).q_values, loaded(obs).q_values)
+
+
 def test_q_network_normalizes_with_config_statistics_and_gathers_actions():
     torch.manual_seed(0)
-    plain = QNetworkModel(QNetworkConfig(state_dim=2, num_actions=2, hidden_sizes=[4]))
+    plain = QNetworkModel(QNetworkConfig(state_dim=2, act_dim=2, hidden_sizes=[4]))
     normalized = QNetworkModel(
-        QNetworkConfig(state_dim=2, num_actions=2, hidden_sizes=[4], state_mean=[1, -1], state_std=[2, 4])
+        QNetworkConfig(state_dim=2, act_dim=2, hidden_sizes=[4], state_mean=[1, -1], state_std=[2, 4])
     )
     normalized.load_state_dict(plain.state_dict())
     obs = torch.tensor([[3.0, 7.0]])
@@ -68,7 +84,7 @@ def test_policy_sampling_is_reproducible_with_a_generator():
 @pytest.mark.parametrize(
     "cls, kwargs, message",
     [
-        (QNetworkConfig, {"num_actions": 1}, "num_actions"),
+        (QNetworkConfig, {"act_dim": 1}, "act_dim"),
         (QNetworkConfig, {"hidden_sizes": [0]}, "hidden_sizes"),
         (QNetworkConfig, {"state_dim": 2, "state_mean": [0.0]}, "state_mean has 1 entries"),
         (QNetworkConfig, {"state_dim": 1, "state_std": [0.0]}, "state_std"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hf_decision.data import collect
+from hf_decision.collection import collect
 from hf_decision.tabular import (
     certainty_equivalence,
     estimate_model,

@@ -28,7 +28,7 @@ def dqn_args(tmp_path, **overrides) -> DQNConfig:
 
 def q_network(**overrides) -> QNetworkModel:
     torch.manual_seed(0)
-    return QNetworkModel(QNetworkConfig(**({"state_dim": 2, "num_actions": 2, "hidden_sizes": [32, 32]} | overrides)))
+    return QNetworkModel(QNetworkConfig(**({"state_dim": 2, "act_dim": 2, "hidden_sizes": [32, 32]} | overrides)))
 
 
 def parameters(module) -> list[torch.Tensor]:
@@ -152,10 +152,10 @@ def test_q_network_agent_is_greedy_and_epsilon_explores():
 
 
 def test_dqn_and_pg_configs_share_the_non_finite_loss_policy(tmp_path):
-    from hf_decision.trainers import PolicyGradientConfig
+    from hf_decision.trainers import ReinforceConfig
 
     assert dqn_args(tmp_path, nonfinite_loss="skip").nonfinite_loss == "skip"
     with pytest.raises(ValueError, match="nonfinite_loss must be 'raise' or 'skip'"):
         dqn_args(tmp_path, nonfinite_loss="ignore")
     with pytest.raises(ValueError, match="nonfinite_loss"):
-        PolicyGradientConfig(output_dir=str(tmp_path), env_id=DISCRETE_ENV_ID, max_steps=1, nonfinite_loss="zero")
+        ReinforceConfig(output_dir=str(tmp_path), env_id=DISCRETE_ENV_ID, max_steps=1, nonfinite_loss="zero")

@@ -34,9 +34,11 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
     BACKBONE_FIELDS,
     DecisionTransformerConfig,
 )
+from hf_decision.models.decision_transformer.conversion import convert_transformers_dt
+from hf_decision.models.decision_transformer.inputs import check_inputs
 from hf_decision.models.fast_dropout import FAST_DROPOUT_ATTENTION
 from hf_decision.objectives import action_loss, causal_lm_loss
-from hf_decision.resources import cache_dir
+from hf_decision.resources import local_backbone_hint
 
 
 @dataclass
@@ -64,6 +66,7 @@ class DecisionTransformerPreTrainedModel(HFDecisionPreTrainedModel):
     config_class = DecisionTransformerConfig
     base_model_prefix = "decision_transformer"
     main_input_name = "states"
+    agent_class = "DecisionTransformerAgent"
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_attention_backend = True
@@ -142,7 +145,7 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         """
         config = self.config
         return_dict = return_dict if return_dict is not None else config.return_dict
-        self._check_inputs(states, actions, returns_to_go, timesteps, attention_mask)
+        check_inputs(self.config, states, actions, returns_to_go, timesteps, attention_mask)
         batch_size, seq_len = states.shape[:2]
         if attention_mask is None:
             attention_mask = torch.ones((batch_size, seq_len), dtype=torch.long, device=states.device)
@@ -296,7 +299,7 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         try:
             backbone = GPT2Model.from_pretrained(name_or_path, **{"use_safetensors": True, **(backbone_kwargs or {})})
         except OSError as error:  # offline or a typo: name the local way to a GPT-2
-            raise OSError(f"{error}\n{_local_backbone_hint()}") from error
+            raise OSError(f"{error}\n{local_backbone_hint()}") from error
         source = backbone.config
         if source.model_type != "gpt2":
             raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
@@ -321,81 +324,13 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         `context_length`, `state_mean`, `state_std`, `return_scale`, `env_id`, ... as `config_kwargs`.
         Its unused `predict_state` / `predict_return` heads are dropped. The model is returned in eval mode.
         """
-        from transformers import DecisionTransformerModel as TransformersDT
-
-        source = (
-            model_or_path
-            if isinstance(model_or_path, TransformersDT)
-            else TransformersDT.from_pretrained(model_or_path)
-        )
-        src = source.config
-        fields = dict.fromkeys(BACKBONE_FIELDS)
-        fields.update(dict.fromkeys(("state_dim", "act_dim", "max_ep_len", "action_tanh")))
-        config = DecisionTransformerConfig(
-            **{name: getattr(src, name) for name in fields},
-            positional_embedding="constant",
-            **config_kwargs,
-        )
-        model = cls(config)
-        state_dict = {}
-        for key, value in source.state_dict().items():
-            if key.startswith(("predict_state.", "predict_return.")) or key.endswith((".attn.bias", ".masked_bias")):
-                continue
-            key = key.replace("encoder.", "transformer.", 1).replace("predict_action.0.", "predict_action.", 1)
-            state_dict[key] = value
-        missing, unexpected = model.load_state_dict(state_dict, strict=False)
-        if unexpected or set(missing) - {"lm_head.weight"}:
-            raise ValueError(f"cannot convert {type(source).__name__}: missing {missing}, unexpected {unexpected}")
-        model.tie_weights()
-        return model.to(dtype=source.dtype).eval()
-
-    def _check_inputs(self, states, actions, returns_to_go, timesteps, attention_mask) -> None:
-        """Shape checks that name the tensor and the expected shape, and (on CPU only, where it costs no device sync)
-        a range check of the timesteps, which would otherwise fail as an opaque embedding `IndexError`."""
-        config = self.config
-        if states.dim() != 3 or states.shape[-1] != config.state_dim:
-            raise ValueError(f"states must be [B, K, state_dim={config.state_dim}], got {list(states.shape)}")
-        batch_seq = list(states.shape[:2])
-        if config.positional_embedding == "sequence" and 3 * batch_seq[1] > config.n_positions:
-            raise ValueError(f"a window of {batch_seq[1]} steps needs {3 * batch_seq[1]} > n_positions positions")
-        if config.action_space == "discrete":
-            expected = batch_seq
-            if actions.dtype.is_floating_point:
-                raise ValueError(f"discrete actions must be integer indices, got dtype {actions.dtype}")
-        else:
-            expected = batch_seq + [config.act_dim]
-        for name, tensor, shape in (
-            ("actions", actions, expected),
-            ("returns_to_go", returns_to_go, batch_seq + [1]),
-            ("timesteps", timesteps, batch_seq),
-            ("attention_mask", attention_mask, batch_seq),
-        ):
-            if tensor is not None and list(tensor.shape) != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {list(tensor.shape)}")
-        if timesteps.device.type == "cpu" and timesteps.numel():
-            low, high = int(timesteps.min()), int(timesteps.max())
-            if low < 0 or high >= config.max_ep_len:
-                raise ValueError(
-                    f"timesteps must lie in [0, max_ep_len={config.max_ep_len}), got values in [{low}, {high}]"
-                )
+        return convert_transformers_dt(cls, model_or_path, **config_kwargs)
 
 
 _STATE_TOKENS = slice(1, None, 3)  # (R̂_t, s_t, a_t) per step
 _STATE_TOKEN_ATTENTION = ("eager", "sdpa", FAST_DROPOUT_ATTENTION)
 # `create_causal_mask` renamed its cache argument from `past_key_values` to `cache` within transformers 5.
 _MASK_CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(create_causal_mask).parameters else "past_key_values"
-
-
-def _local_backbone_hint() -> str:
-    """Where a GPT-2 comes from without the Hub: the ones pretrained here, in the cache, or how to make one."""
-    found = sorted(p.parent for p in cache_dir().glob("gpt2-*/model.safetensors"))
-    listed = "".join(f"\n  {folder}" for folder in found[:5])
-    return (
-        "Without the Hub, a GPT-2 pretrained locally loads the same way: `python scripts/pretrain_gpt2.py "
-        "scripts/configs/pretrain_gpt2/wikitext2_small.yaml --output_dir runs/gpt2-small`, then "
-        "`from_pretrained_backbone('runs/gpt2-small')`."
-        + (f" Pretrained GPT-2 folders already in the cache:{listed}" if found else "")
-    )
 
 
 def _state_tokens_supported(gpt2: GPT2Model) -> bool:

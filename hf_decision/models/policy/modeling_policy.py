@@ -40,6 +40,7 @@ class PolicyModel(MLPPreTrainedModel):
     config: PolicyConfig
     config_class = PolicyConfig
     base_model_prefix = "policy"
+    agent_class = "PolicyAgent"
 
     def __init__(self, config: PolicyConfig):
         super().__init__(config)

@@ -17,7 +17,7 @@ class QNetworkOutput(ModelOutput):
     """Output of [`QNetworkModel.forward`].
 
     Args:
-        q_values: `[B, num_actions]` Q_θ(s, ·).
+        q_values: `[B, act_dim]` Q_θ(s, ·).
         action_values: `[B]` Q_θ(s, a) of the given `actions`, when they were passed.
     """
 
@@ -32,14 +32,15 @@ class QNetworkModel(MLPPreTrainedModel):
     config: QNetworkConfig
     config_class = QNetworkConfig
     base_model_prefix = "q_network"
+    agent_class = "QNetworkAgent"
 
     def __init__(self, config: QNetworkConfig):
         super().__init__(config)
-        self.q_head = nn.Linear(self.body_width, config.num_actions)
+        self.q_head = nn.Linear(self.body_width, config.act_dim)
         self.post_init()
 
     def forward(self, observations: torch.Tensor, actions: torch.Tensor | None = None, **kwargs) -> QNetworkOutput:
-        """`observations [B, state_dim]` (raw) → `q_values [B, num_actions]`; with `actions [B]` also Q_θ(s, a)."""
+        """`observations [B, state_dim]` (raw) → `q_values [B, act_dim]`; with `actions [B]` also Q_θ(s, a)."""
         q_values = self.q_head(self.features(observations))
         action_values = None
         if actions is not None:

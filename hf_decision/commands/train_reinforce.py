@@ -1,8 +1,8 @@
 """Train a policy with REINFORCE in a gymnasium env.
 
-    python scripts/train_pg.py --config scripts/configs/reinforce/cartpole-v1.yaml --output_dir runs/pg-cartpole
+    python scripts/train_reinforce.py --config scripts/configs/reinforce/cartpole-v1.yaml --output_dir runs/pg-cartpole
 
-Every flag of `ScriptArguments`, `PolicyArguments` and `PolicyGradientConfig` (all of transformers'
+Every flag of `ScriptArguments`, `PolicyArguments` and `ReinforceConfig` (all of transformers'
 `TrainingArguments` included) can be set in the YAML file or on the command line; the command line wins.
 """
 
@@ -17,7 +17,7 @@ from transformers import HfArgumentParser, set_seed
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.commands.train_baseline import MLPArguments, finish
 from hf_decision.models import PolicyConfig, PolicyModel
-from hf_decision.trainers import PolicyGradientConfig, PolicyGradientTrainer
+from hf_decision.trainers import ReinforceConfig, ReinforceTrainer
 
 
 @dataclass
@@ -30,7 +30,7 @@ class PolicyArguments(MLPArguments):
     log_std_init: float = field(default=0.0, metadata={"help": "Initial log-std of a Gaussian policy."})
 
 
-def main(script_args: ScriptArguments, policy_args: PolicyArguments, training_args: PolicyGradientConfig):
+def main(script_args: ScriptArguments, policy_args: PolicyArguments, training_args: ReinforceConfig):
     set_seed(training_args.seed)
     env = gym.make(training_args.env_id)
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
@@ -43,14 +43,14 @@ def main(script_args: ScriptArguments, policy_args: PolicyArguments, training_ar
         log_std_init=policy_args.log_std_init,
         value_head=training_args.baseline == "learned",
     )
-    trainer = PolicyGradientTrainer(PolicyModel(config), training_args)
+    trainer = ReinforceTrainer(PolicyModel(config), training_args)
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     results = finish(trainer, training_args.env_id, script_args.final_eval_episodes, training_args.seed)
     return trainer, results
 
 
 def cli(argv: list[str] | None = None):
-    parser = HfArgumentParser((ScriptArguments, PolicyArguments, PolicyGradientConfig))
+    parser = HfArgumentParser((ScriptArguments, PolicyArguments, ReinforceConfig))
     return main(*parse_with_config(parser, argv if argv is not None else sys.argv[1:]))
 
 

@@ -1,14 +1,8 @@
 """Behaviour policies that act on a gymnasium *vector* env, for collecting offline datasets.
 
-A behaviour policy is any object with
-
-- `name: str`, recorded in the dataset card;
-- `act(observations) -> actions`, batched over the envs of the vector env (raw observations in, actions as the
-  env takes them out);
-- `observe(rewards, dones) -> None`, called after every vector step with `dones = terminated | truncated` per env;
-  a policy that keeps per-env context (a history, a return-to-go) must reset the context of each env that is done.
-
-`make_policy` turns a spec string (`"random"`, `"sb3:PATH"`) into such an object.
+A behaviour policy is an `hf_decision.agents.Agent` (`name`, batched `act`, `observe(rewards, dones)` after every
+vector step, `reset`): a random policy, a Stable-Baselines3 model, or a trained hf_decision agent. `make_policy`
+turns a spec string (`"random"`, `"sb3:PATH"`, `"dt:PATH"`, ...) into one.
 """
 
 from __future__ import annotations
@@ -17,33 +11,33 @@ import json
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
+from transformers import AutoModel
+
+from hf_decision.agents import Agent, agent_for
 
 SB3_ALGOS = ("PPO", "A2C", "DQN", "SAC", "TD3")
 VECNORMALIZE_FILE = "vecnormalize.pkl"
 POLICY_SPECS = (
     '"random", "sb3:PATH" (or a PATH ending in .zip), "dt:PATH" or "dt:PATH@TARGET_RETURN" (an hf_decision Decision '
-    'Transformer checkpoint, folder or Hub id), "dqn:PATH" (a Q-network, greedy), "pg:PATH" (a REINFORCE policy, '
-    "sampling), or an object with `act` and `observe`"
+    'Transformer checkpoint, folder or Hub id), "dqn:PATH" (a Q-network, greedy), "reinforce:PATH" (a REINFORCE '
+    "policy, sampling), or an object with `act` and `observe`"
 )
 
-
-@runtime_checkable
-class Policy(Protocol):
-    """What `collect` needs from a behaviour policy (see the module docstring)."""
-
-    name: str
-
-    def act(self, observations: np.ndarray) -> np.ndarray: ...
-
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None: ...
+# spec prefix → the agent class acting with the checkpoint it names
+AGENT_SPECS = {
+    "dt": "DecisionTransformerAgent",
+    "dqn": "QNetworkAgent",
+    "reinforce": "PolicyAgent",
+    "pg": "PolicyAgent",  # the former name of reinforce:
+}
 
 
-class RandomPolicy:
+class RandomPolicy(Agent):
     """Uniformly random actions from `action_space` (the space of a single env), seeded, batched over envs."""
 
     name = "random"
@@ -61,7 +55,10 @@ class RandomPolicy:
             self._batched[num_envs] = space
         return np.asarray(self._batched[num_envs].sample())
 
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def observe(self, rewards: np.ndarray, dones: np.ndarray | None = None) -> None:
+        """A random policy keeps no context."""
+
+    def reset(self, env_indices=None) -> None:
         """A random policy keeps no context."""
 
 
@@ -93,7 +90,7 @@ def detect_sb3_algo(path: str | Path) -> str:
     raise ValueError(f"cannot tell which SB3 algorithm saved {path} (policy module {module!r}); pass `algo`")
 
 
-class SB3Policy:
+class SB3Policy(Agent):
     """A Stable-Baselines3 model (PPO, A2C, DQN, SAC or TD3) loaded from its zip.
 
     Args:
@@ -143,21 +140,24 @@ class SB3Policy:
         actions, _ = self.model.predict(observations, deterministic=self.deterministic)
         return actions
 
-    def observe(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def observe(self, rewards: np.ndarray, dones: np.ndarray | None = None) -> None:
+        """SB3's feed-forward policies keep no context."""
+
+    def reset(self, env_indices=None) -> None:
         """SB3's feed-forward policies keep no context."""
 
 
 def make_policy(
-    spec: str | Policy, env: gym.Env | gym.vector.VectorEnv, seed: int | None = None, num_envs: int | None = None
-) -> Policy:
+    spec: str | Agent, env: gym.Env | gym.vector.VectorEnv, seed: int | None = None, num_envs: int | None = None
+) -> Agent:
     """Build a behaviour policy for `env` from `spec`.
 
     Args:
         spec: `"random"`; `"sb3:PATH"` or a PATH ending in `.zip` (an SB3 model, algorithm detected);
             `"dt:PATH"` / `"dt:PATH@TARGET"` (a Decision Transformer checkpoint conditioned on TARGET, default the
             first target return of its config); `"dqn:PATH"` (an hf_decision Q-network, acting greedily);
-            `"pg:PATH"` (an hf_decision REINFORCE policy, sampling its actions); or an object that already has `act`,
-            returned as is.
+            `"reinforce:PATH"` (or `"pg:PATH"`: an hf_decision REINFORCE policy, sampling its actions); or an object
+            that already has `act`, returned as is.
         env: the (vector) env the policy acts on; its single-env action space is used by `"random"`.
         seed: seeds the policy's sampling.
         num_envs: environments acted in at once (default: `env.num_envs`, or 1); a DT keeps one context each.
@@ -175,22 +175,16 @@ def make_policy(
         return SB3Policy(spec[len("sb3:") :], seed=seed)
     if spec.endswith(".zip"):
         return SB3Policy(spec, seed=seed)
-    if spec.startswith("dt:"):
-        from hf_decision.agents import DecisionTransformerAgent
-
-        path, _, target = spec[len("dt:") :].partition("@")
-        return DecisionTransformerAgent.from_pretrained(
-            path, target_return=float(target) if target else None, num_envs=num_envs or getattr(env, "num_envs", 1)
-        )
-    if spec.startswith("dqn:"):
-        from hf_decision.agents import QNetworkAgent
-
-        return QNetworkAgent.from_pretrained(spec[len("dqn:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
-    if spec.startswith("pg:"):
-        from hf_decision.agents import PolicyAgent
-
-        agent = PolicyAgent.from_pretrained(spec[len("pg:") :], num_envs=num_envs or getattr(env, "num_envs", 1))
-        agent.deterministic = False
-        agent.generator.manual_seed(seed or 0)
-        return agent
+    prefix, _, path = spec.partition(":")
+    if prefix in AGENT_SPECS:
+        options: dict[str, Any] = {}
+        if prefix == "dt":
+            path, _, target = path.partition("@")
+            options["target_return"] = float(target) if target else None
+        elif AGENT_SPECS[prefix] == "PolicyAgent":
+            options.update(deterministic=False, seed=seed or 0)
+        model = AutoModel.from_pretrained(path)
+        if getattr(model, "agent_class", None) != AGENT_SPECS[prefix]:
+            raise ValueError(f"{spec!r} names a {type(model).__name__}; {prefix}: takes a {AGENT_SPECS[prefix]} model")
+        return agent_for(model, num_envs=num_envs or getattr(env, "num_envs", 1), **options)
     raise ValueError(f"unknown policy {spec!r}; expected {POLICY_SPECS}")

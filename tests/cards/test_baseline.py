@@ -6,15 +6,16 @@ import torch
 from huggingface_hub import ModelCard, snapshot_download
 
 from hf_decision.agents import PolicyAgent, QNetworkAgent
+from hf_decision.cards import render_model_card
 from hf_decision.evaluation import evaluate
-from hf_decision.hub import push_agent_to_hub, render_model_card
+from hf_decision.hub import push_agent_to_hub
 from hf_decision.models import PolicyConfig, PolicyModel, QNetworkConfig, QNetworkModel
 from tests.test_hub import TOKEN, python_blocks
 
 
 def q_network():
     torch.manual_seed(0)
-    return QNetworkModel(QNetworkConfig(state_dim=4, num_actions=2, hidden_sizes=[8], env_id="CartPole-v1"))
+    return QNetworkModel(QNetworkConfig(state_dim=4, act_dim=2, hidden_sizes=[8], env_id="CartPole-v1"))
 
 
 def policy():

@@ -9,7 +9,7 @@ from hf_decision.trainers.rl_config import RLTrainingConfig
 
 
 @dataclass
-class PolicyGradientConfig(RLTrainingConfig):
+class ReinforceConfig(RLTrainingConfig):
     """`RLTrainingConfig` (transformers' `TrainingArguments`, evaluation in the environment) plus REINFORCE's knobs:
     the env and how many whole episodes each gradient step collects on-policy, γ, R(τ) or reward-to-go, the
     baseline and the entropy bonus."""
@@ -52,3 +52,6 @@ class PolicyGradientConfig(RLTrainingConfig):
             raise ValueError("REINFORCE needs max_steps > 0: the episode stream has no epochs")
         if self.dataloader_num_workers:
             raise ValueError("REINFORCE collects in the training process: dataloader_num_workers must be 0")
+
+
+PolicyGradientConfig = ReinforceConfig  # its former name

@@ -18,16 +18,16 @@ import numpy as np
 from datasets import Dataset, concatenate_datasets
 from torch import nn
 
-from hf_decision.data.collect import (
+from hf_decision.agents import Agent
+from hf_decision.cards.dataset import dataset_card, episode_returns
+from hf_decision.collection.collect import (
     action_kind,
     actions_array,
     collect,
-    dataset_card,
-    episode_returns,
     flatten_observations,
     save_collected,
 )
-from hf_decision.data.policies import Policy, SB3Policy, import_sb3
+from hf_decision.collection.policies import SB3Policy, import_sb3
 from hf_decision.data.schema import episodes_to_dataset
 
 FAMILY_KINDS = ("random", "medium", "medium-replay", "expert", "medium-expert", "mixed")
@@ -314,7 +314,7 @@ def collect_d4rl_family(
         env_kwargs=env_kwargs,
     )
 
-    def collect_steps(policy: str | Policy, seed: int) -> Dataset:
+    def collect_steps(policy: str | Agent, seed: int) -> Dataset:
         return collect(
             env_id, policy, num_steps=steps_per_dataset, num_envs=num_envs, seed=seed, env_kwargs=env_kwargs
         )

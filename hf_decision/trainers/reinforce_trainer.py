@@ -8,13 +8,13 @@ from transformers import TrainerCallback
 
 from hf_decision.models.policy import PolicyModel
 from hf_decision.objectives.policy_gradient import policy_gradient_weights, reinforce_loss
-from hf_decision.trainers.base import OfflineRLTrainer
+from hf_decision.trainers.base import RLTrainer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 from hf_decision.trainers.online import OnlineSourceMixin, OnPolicyEpisodes
-from hf_decision.trainers.pg_config import PolicyGradientConfig
+from hf_decision.trainers.reinforce_config import ReinforceConfig
 
 
-class PolicyGradientTrainer(OnlineSourceMixin, OfflineRLTrainer):
+class ReinforceTrainer(OnlineSourceMixin, RLTrainer):
     """Train a `PolicyModel` with REINFORCE: each gradient step samples `episodes_per_batch` episodes from the current
     policy in `args.env_id` and minimizes `−1/N Σ_i Σ_h w_{i,h} log π_θ(a_{i,h}|s_{i,h})` with `w = R(τ_i)` or the
     reward-to-go, minus the chosen baseline; plus `−entropy_coef · H(π)` and, with a learned baseline,
@@ -24,7 +24,7 @@ class PolicyGradientTrainer(OnlineSourceMixin, OfflineRLTrainer):
     def __init__(
         self,
         model: PolicyModel,
-        args: PolicyGradientConfig,
+        args: ReinforceConfig,
         callbacks: list[TrainerCallback] | None = None,
         **kwargs,
     ):
@@ -67,4 +67,6 @@ class PolicyGradientTrainer(OnlineSourceMixin, OfflineRLTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
-__all__ = ["PolicyGradientConfig", "PolicyGradientTrainer"]
+PolicyGradientTrainer = ReinforceTrainer  # its former name
+
+__all__ = ["ReinforceConfig", "ReinforceTrainer"]

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from datasets import load_from_disk
 
-from hf_decision.data.collect import collect, dataset_card, episode_returns, return_histogram, save_collected
-from hf_decision.data.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
-from hf_decision.data.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
+from hf_decision.cards.dataset import dataset_card, episode_returns, return_histogram
+from hf_decision.collection.collect import collect, save_collected
+from hf_decision.collection.d4rl_family import FAMILY_KINDS, collect_d4rl_family, family_folder_name
+from hf_decision.collection.policies import RandomPolicy, SB3Policy, detect_sb3_algo, make_policy
 
 COUNTER_ID = "hf_decision_test/Counter-v0"
 COUNTER_LIMIT = 5  # TimeLimit truncation
@@ -334,7 +335,7 @@ def test_hopper_random_collection_round_trip(tmp_path):
     assert all(t[-1] or o[-1] for t, o in zip(loaded["terminals"], loaded["timeouts"], strict=True))
 
 
-@pytest.mark.parametrize("kind", ["dqn", "pg"])
+@pytest.mark.parametrize("kind", ["dqn", "reinforce", "pg"])
 def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
     import torch
 
@@ -350,9 +351,17 @@ def test_baseline_checkpoints_collect_through_their_agents(tmp_path, kind):
     assert len(dataset) == 3 and all(set(a) <= {0, 1} for a in dataset["actions"])
 
 
+def test_a_spec_naming_another_family_is_refused(tmp_path):
+    from hf_decision.models import PolicyConfig, PolicyModel
+
+    PolicyModel(PolicyConfig()).save_pretrained(tmp_path / "policy")
+    with pytest.raises(ValueError, match="names a PolicyModel; dqn: takes a QNetworkAgent model"):
+        make_policy(f"dqn:{tmp_path / 'policy'}", gym.make_vec("CartPole-v1", num_envs=2))
+
+
 def test_d4rl_family_trains_normalized_and_acts_through_each_checkpoints_statistics(tmp_path):
     pytest.importorskip("stable_baselines3")
-    from hf_decision.data.policies import SB3Policy
+    from hf_decision.collection.policies import SB3Policy
 
     recipe = dict(normalize=True, n_envs=1, n_steps=64, batch_size=32, n_epochs=1)
     family = collect_d4rl_family(

@@ -7,11 +7,11 @@ import torch
 from hf_decision.agents import PolicyAgent
 from hf_decision.evaluation import evaluate
 from hf_decision.models import PolicyConfig, PolicyModel
-from hf_decision.trainers import PolicyGradientConfig, PolicyGradientTrainer
+from hf_decision.trainers import ReinforceConfig, ReinforceTrainer
 from tests.trainers.tasks import DISCRETE_ENV_ID, HORIZON
 
 
-def pg_args(tmp_path, **overrides) -> PolicyGradientConfig:
+def pg_args(tmp_path, **overrides) -> ReinforceConfig:
     kwargs = dict(
         output_dir=str(tmp_path),
         env_id=DISCRETE_ENV_ID,
@@ -24,7 +24,7 @@ def pg_args(tmp_path, **overrides) -> PolicyGradientConfig:
         disable_tqdm=True,
         seed=0,
     )
-    return PolicyGradientConfig(**(kwargs | overrides))
+    return ReinforceConfig(**(kwargs | overrides))
 
 
 def policy(**overrides) -> PolicyModel:
@@ -32,7 +32,7 @@ def policy(**overrides) -> PolicyModel:
     return PolicyModel(PolicyConfig(**({"state_dim": 2, "act_dim": 2, "hidden_sizes": [16]} | overrides)))
 
 
-class RecordingTrainer(PolicyGradientTrainer):
+class RecordingTrainer(ReinforceTrainer):
     def compute_loss(self, model, inputs, *args, **kwargs):
         self.batches = getattr(self, "batches", []) + [inputs]
         return super().compute_loss(model, inputs, *args, **kwargs)
@@ -61,7 +61,7 @@ def test_one_sgd_step_is_the_seed_reinforce_update(tmp_path):
 def test_reinforce_learns_the_two_arm_env(tmp_path, baseline):
     model = policy(value_head=baseline == "learned")
     args = pg_args(tmp_path, max_steps=40, episodes_per_batch=8, learning_rate=3e-2, baseline=baseline)
-    trainer = PolicyGradientTrainer(model, args)
+    trainer = ReinforceTrainer(model, args)
     trainer.train()
     assert evaluate(model, DISCRETE_ENV_ID, n_episodes=2)["mean_return"] == HORIZON
     logs = [log for log in trainer.state.log_history if "pg_loss" in log]
@@ -72,7 +72,7 @@ def test_reinforce_learns_the_two_arm_env(tmp_path, baseline):
 
 def test_learned_baseline_needs_a_value_head(tmp_path):
     with pytest.raises(ValueError, match="value head"):
-        PolicyGradientTrainer(policy(), pg_args(tmp_path, baseline="learned"))
+        ReinforceTrainer(policy(), pg_args(tmp_path, baseline="learned"))
     with pytest.raises(ValueError, match="env_id is required"):
         pg_args(tmp_path, env_id=None)
 
