@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow lint format demo demo-small clean d3rlpy-venv results-table
+.PHONY: install test test-slow test-readme lint format demo demo-small clean d3rlpy-venv results-table
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -m slow
+
+# Every command and snippet of README.md, offline, in an empty folder (tests/test_readme.py: a few minutes).
+test-readme: $(STAMP)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -m "slow or not slow" tests/test_readme.py
 
 # The whole pipeline offline on CartPole-v1 (see hf_decision/commands/demo.py); demo-small takes a few minutes.
 demo: $(STAMP)

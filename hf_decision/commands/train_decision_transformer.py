@@ -142,7 +142,8 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
         per_target = result.get("per_target", {result["target_return"]: result})
         results["evaluation"] = {str(t): r for t, r in per_target.items()}
         for target, r in per_target.items():
-            print(f"target {target:g}: return {r['mean_return']:.1f} ± {r['std_return']:.1f}", end="")
+            label = "no return conditioning (BC)" if target is None else f"target {target:g}"
+            print(f"{label}: return {r['mean_return']:.1f} ± {r['std_return']:.1f}", end="")
             score = r["normalized_score"]
             print("" if score is None else f", D4RL normalized score {score:.1f} (0 random, 100 expert)")
     (output / "results.json").write_text(json.dumps(results, indent=2))

@@ -65,3 +65,16 @@ def test_cli_trains_saves_and_evaluates(tmp_path):
     assert "![Achieved return against target return](conditioning.png)" in card
     batch = trainer.data_collator([0, 1])
     torch.testing.assert_close(saved.eval()(**batch).action_preds, trainer.model.eval()(**batch).action_preds)
+
+
+def test_bc_cli_reports_its_single_evaluation_without_a_target(tmp_path, capsys):
+    """BC ignores returns, so it is evaluated once, under no target: the summary line must say so, not crash."""
+    data = tmp_path / "data"
+    two_behaviour_dataset().save_to_disk(data)
+    args = ["--dataset_name_or_path", str(data), "--env_id", ENV_ID, "--output_dir", str(tmp_path / "out")]
+    args += ["--max_steps", "2", "--per_device_train_batch_size", "8", "--hidden_size", "16", "--n_layer", "1"]
+    args += ["--context_length", "4", "--max_ep_len", str(HORIZON), "--condition_on_returns", "false"]
+    args += ["--final_eval_episodes", "2", "--report_to", "none", "--save_strategy", "no", "--use_cpu", "true"]
+    _, results = cli(args)
+    assert list(results["evaluation"]) == ["None"]
+    assert "no return conditioning (BC): return " in capsys.readouterr().out
