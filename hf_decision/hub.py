@@ -35,6 +35,7 @@ def save_agent_folder(
     license: str = "other",
     dataset_returns: Sequence[float] | None = None,
     references: Mapping[str, Mapping[str, Any]] | None = None,
+    onnx: bool = False,
 ) -> Path:
     """Write the agent folder that `push_agent_to_hub` uploads, and return it.
 
@@ -45,12 +46,17 @@ def save_agent_folder(
     more targets `conditioning.png`, the achieved return against the target return (`plot_return_conditioning`,
     `plots` extra) with the histogram of `dataset_returns` (the training episodes' returns) beside it when given.
     `references` (name → an `evaluate` result of an agent that ignores the target, e.g. `{"BC": ...}`) are drawn
-    as flat lines in that plot and kept in `results.json`.
+    as flat lines in that plot and kept in `results.json`. With `onnx`, also `model.onnx`, the model exported by
+    `hf_decision.export.export_onnx` (`onnx` extra), which `hf_decision.export.load_onnx_agent` acts with.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     per_target = per_target_results(eval_results)
     model.save_pretrained(folder)
+    if onnx:
+        from hf_decision.export import ONNX_FILE, export_onnx  # the optional `onnx` extra, imported only when asked
+
+        export_onnx(model, folder / ONNX_FILE)
     plot_path = None
     if history:
         plot_path = plot_evaluation_history(history, folder / PLOT_FILE)
@@ -113,8 +119,10 @@ def push_agent_to_hub(
     license: str = "other",
     endpoint: str | None = None,
     dataset_returns: Sequence[float] | None = None,
+    onnx: bool = False,
 ) -> str:
-    """Push the agent folder (see `save_agent_folder`) to the Hub model repo `repo_id` in one commit.
+    """Push the agent folder (see `save_agent_folder`; `onnx` adds `model.onnx`) to the Hub model repo `repo_id`
+    in one commit.
 
     The repo is created if needed. `endpoint` defaults to `HF_ENDPOINT` (huggingface.co). Returns the commit URL.
     """
@@ -133,6 +141,7 @@ def push_agent_to_hub(
             repo_id=repo_url.repo_id or repo_id,
             license=license,
             dataset_returns=dataset_returns,
+            onnx=onnx,
         )
         commit = api.upload_folder(
             repo_id=repo_url.repo_id or repo_id, folder_path=folder, commit_message=commit_message

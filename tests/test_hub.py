@@ -227,3 +227,23 @@ def test_push_script_pushes_saved_results_without_evaluating(hub, tmp_path):
     assert card.data.eval_results[0].metric_value == "42.00 +/- 2.00" and "| Episodes | 100 |" in card.text
     downloaded = DecisionTransformerAgent.from_pretrained("user/from-script", num_envs=2, cache_dir=tmp_path / "cache")
     assert same_actions(DecisionTransformerAgent(model, num_envs=2), downloaded)
+
+
+def test_push_script_with_onnx_adds_model_onnx_that_acts_as_the_checkpoint(hub, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from hf_decision.export import OnnxDecisionTransformerAgent
+
+    push_script = load_script("push_to_hub")
+    model = tiny_model()
+    model.save_pretrained(tmp_path / "run")
+    (tmp_path / "run" / "results.json").write_text(json.dumps({"evaluation": {"500.0": result(42.0, 2.0, 500.0)}}))
+    args = ["--model_dir", str(tmp_path / "run"), "--repo_id", "user/onnx", "--token", TOKEN, "--onnx"]
+    push_script.cli([*args, "--local_dir", str(tmp_path / "agent")])
+    assert (tmp_path / "agent" / "model.onnx").is_file()
+    head = hub.commits("user/onnx")[-1]
+    assert set(head.files) - {".gitattributes"} == AGENT_FILES - {"evaluation.png", "conditioning.png"} | {
+        "model.onnx"
+    }
+    downloaded = OnnxDecisionTransformerAgent.from_pretrained("user/onnx", num_envs=2, cache_dir=tmp_path / "cache")
+    assert same_actions(DecisionTransformerAgent(model, num_envs=2), downloaded)
+    assert not (tmp_path / "run" / "model.onnx").exists()  # the checkpoint folder is left as it was

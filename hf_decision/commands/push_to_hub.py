@@ -1,5 +1,6 @@
 """Publish a trained Decision Transformer: evaluate it (unless results are given), render its model card, and push
-the agent folder (weights, config with statistics, card, results, evaluation plot, optional replay) to the Hub.
+the agent folder (weights, config with statistics, card, results, evaluation plot, optional replay and ONNX export)
+to the Hub.
 
     python scripts/push_to_hub.py --model_dir runs/dt-cartpole-v1 --repo_id <user>/dt-cartpole-v1 \
         --train_config scripts/configs/decision_transformer/cartpole-v1.yaml --record_video
@@ -72,6 +73,10 @@ class PushArguments:
     )
     record_video: bool = field(default=False, metadata={"help": "Record one episode to replay.mp4 (`video` extra)."})
     video_max_steps: int = field(default=1000, metadata={"help": "Longest replay, in environment steps."})
+    onnx: bool = field(
+        default=False,
+        metadata={"help": "Also export the model to model.onnx in the folder (`onnx` extra; hf_decision.export)."},
+    )
     private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
     token: str | None = field(default=None, metadata={"help": "Hub token; default: HF_TOKEN or the saved login."})
     commit_message: str = field(
@@ -117,6 +122,7 @@ def main(args: PushArguments) -> dict:
         dataset_statistics=saved.get("dataset"),
         dataset_returns=saved.get("dataset_returns"),
         license=args.license,
+        onnx=args.onnx,
     )
     outputs: dict = {}
     with tempfile.TemporaryDirectory(prefix="hf_decision-replay-") as tmp:
