@@ -26,6 +26,7 @@ NONFINITE_LOSS_POLICIES = ("raise", "skip")
 # not match `checkpoint-*`: transformers' `get_last_checkpoint` and checkpoint rotation glob for that.
 STAGING_PREFIX = ".tmp-"
 TRAINER_STATE_NAME = "trainer_state.json"
+PEFT_PREFIX = "base_model.model."  # what a `peft.PeftModel` puts before the names of the model it wraps
 
 
 class NonFiniteLossError(ValueError):
@@ -42,7 +43,8 @@ def parameter_groups(
     """AdamW parameter groups: weight decay only on the weights of linear layers (no decay on biases, LayerNorm and
     embeddings), and an optional separate learning rate for the parameters under `backbone_prefix`.
 
-    Tied parameters appear once. Empty groups are dropped.
+    Tied parameters appear once. Empty groups are dropped, and so are frozen parameters (LoRA's backbone). A peft
+    model's names (`base_model.model.` + the wrapped model's) count as the wrapped model's.
     """
     no_decay: set[int] = set()
     for module in model.modules():
@@ -54,6 +56,7 @@ def parameter_groups(
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
+        name = name.removeprefix(PEFT_PREFIX)
         in_backbone = backbone_learning_rate is not None and name.startswith(backbone_prefix)
         groups[(id(param) not in no_decay, in_backbone)].append(param)
     return [

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from hf_decision.models.decision_transformer.configuration_decision_transformer import LORA_TARGET_MODULES
 from hf_decision.trainers.rl_config import RLTrainingConfig
 
 
@@ -68,6 +69,22 @@ class DecisionTransformerTrainingConfig(RLTrainingConfig):
         },
     )
 
+    # --- LoRA (Hu et al. 2022) through peft, the `lora` extra ---
+    lora_r: int = field(
+        default=0,
+        metadata={
+            "help": "Rank of LoRA adapters on the GPT-2 backbone; 0: no LoRA, every weight trains. With LoRA the "
+            "backbone is frozen (its token embedding, so the tied LM head of λ·LM, included) and the DT's own "
+            "embeddings and action head train in full; the saved model is the adapter (hf_decision.models.lora)."
+        },
+    )
+    lora_alpha: float = field(default=32.0, metadata={"help": "LoRA scale: the update is (lora_alpha / lora_r)·BA."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the input of the LoRA adapters."})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: list(LORA_TARGET_MODULES),
+        metadata={"help": "Backbone modules that get adapters; default: GPT-2's attention and MLP projections."},
+    )
+
     fast_dropout: bool = field(
         default=False,
         metadata={
@@ -95,6 +112,11 @@ class DecisionTransformerTrainingConfig(RLTrainingConfig):
             raise ValueError(f"lm_coef must be >= 0, got {self.lm_coef}")
         if self.window_sampling not in ("length", "windows"):
             raise ValueError(f"window_sampling must be 'length' or 'windows', got {self.window_sampling!r}")
+        if self.lora_r < 0 or self.lora_alpha <= 0 or not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(
+                f"LoRA needs lora_r >= 0, lora_alpha > 0 and lora_dropout in [0, 1), got lora_r={self.lora_r}, "
+                f"lora_alpha={self.lora_alpha}, lora_dropout={self.lora_dropout}"
+            )
         for name in ("lm_batch_size", "lm_block_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -33,6 +33,11 @@ class DecisionTransformerTrainer(RLTrainer):
     by default, then the 10/50/90 % quantiles and 1.2 × the best: the sweep evaluations and model cards show).
     The collator then normalizes states with the config's statistics and divides returns-to-go by its `return_scale`.
 
+    With `args.lora_r > 0` the model is wrapped by `hf_decision.models.decision_transformer.lora.add_lora` (the
+    `lora` extra): adapters on the frozen backbone, the DT's own modules trained in full; `self.model` is then the
+    `DecisionTransformerLoraModel`, `save_model` writes the adapter with the DT's config, and
+    `self.trainable_parameters` is `(trainable, total)`.
+
     With `args.lm_coef = λ > 0`, each micro-step also draws `lm_batch_size × lm_block_size` tokens of text and
     minimizes `action_loss + λ·lm_loss`; `action_loss` and `lm_loss` are logged next to `loss`. With λ = 0 no text
     pipeline is built at all.
@@ -67,6 +72,9 @@ class DecisionTransformerTrainer(RLTrainer):
         )
         if args.fast_dropout:  # off CPU the masks are torch's, and SDPA attention stays
             use_fast_dropout(model, attention=args.device.type == "cpu")
+        self.trainable_parameters: tuple[int, int] | None = None  # (trainable, total) with LoRA
+        if args.lora_r > 0 and not hasattr(model, "peft_config"):
+            model = self._add_lora(model, args)
         callbacks = list(callbacks or [])
         if args.eval_env_steps > 0:
             callbacks.append(EnvironmentEvaluationCallback(args))
@@ -80,6 +88,23 @@ class DecisionTransformerTrainer(RLTrainer):
         self.language_batches = language_batches
         if args.lm_coef > 0 and language_batches is None:
             self.language_batches = self._build_language_batches()
+
+    def _add_lora(self, model: DecisionTransformerModel, args: DecisionTransformerTrainingConfig):
+        # peft is the optional `lora` extra: imported only when LoRA is asked for
+        from hf_decision.models.decision_transformer.lora import add_lora, trainable_parameters
+
+        if not model.config.backbone_name_or_path:
+            logger.warning(
+                "LoRA on a randomly initialized backbone: the saved adapter cannot be loaded again (it names no "
+                "backbone checkpoint); save hf_decision.models.decision_transformer.lora.merge_lora(model) instead"
+            )
+        model = add_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout, args.lora_target_modules)
+        self.trainable_parameters = trainable_parameters(model)
+        trainable, total = self.trainable_parameters
+        logger.info(
+            "LoRA r=%d: %d of %d parameters trainable (%.2f%%)", args.lora_r, trainable, total, 100 * trainable / total
+        )
+        return model
 
     def _build_language_batches(self):
         args = self.args

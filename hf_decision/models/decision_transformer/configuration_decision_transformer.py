@@ -43,6 +43,9 @@ BACKBONE_ARCHITECTURE_FIELDS = (
     "reorder_and_upcast_attn",
 )
 
+# GPT-2's attention and MLP projections (transformers' `Conv1D`): the default modules of LoRA adapters
+LORA_TARGET_MODULES = ("c_attn", "c_proj", "c_fc")
+
 
 class DecisionTransformerConfig(PreTrainedConfig):
     r"""

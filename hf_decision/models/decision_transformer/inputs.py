@@ -1,8 +1,15 @@
-"""The checks `DecisionTransformerModel.forward` runs on its inputs before any computation."""
+"""The checks `DecisionTransformerModel` runs on its inputs: `forward`'s tensors, and what `from_pretrained` loads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from transformers.utils import ADAPTER_CONFIG_NAME, find_adapter_config_file
+
 from hf_decision.models.decision_transformer.configuration_decision_transformer import DecisionTransformerConfig
+
+# `from_pretrained` keyword arguments that say where and how to find a checkpoint on the Hub
+HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "force_download", "subfolder")
 
 
 def check_inputs(config: DecisionTransformerConfig, states, actions, returns_to_go, timesteps, attention_mask) -> None:
@@ -33,3 +40,20 @@ def check_inputs(config: DecisionTransformerConfig, states, actions, returns_to_
             raise ValueError(
                 f"timesteps must lie in [0, max_ep_len={config.max_ep_len}), got values in [{low}, {high}]"
             )
+
+
+def is_lora_checkpoint(name_or_path, from_pretrained_kwargs: dict) -> bool:
+    """Whether `from_pretrained(name_or_path, **from_pretrained_kwargs)` points at a LoRA adapter checkpoint: a folder
+    (or Hub repo) with `adapter_config.json`, or what transformers' `AutoModel` marked as one."""
+    if (from_pretrained_kwargs.get("adapter_kwargs") or {}).get("_adapter_model_path"):
+        return True
+    if name_or_path is None:
+        return False
+    folder = Path(name_or_path) / from_pretrained_kwargs.get("subfolder", "")
+    if folder.is_dir():
+        return (folder / ADAPTER_CONFIG_NAME).is_file()
+    hub = {name: from_pretrained_kwargs[name] for name in HUB_KWARGS if name in from_pretrained_kwargs}
+    try:
+        return find_adapter_config_file(str(name_or_path), **hub) is not None
+    except (OSError, ValueError):  # unreachable or not a repo id: `from_pretrained` names the problem
+        return False

@@ -31,7 +31,7 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
     DecisionTransformerConfig,
 )
 from hf_decision.models.decision_transformer.conversion import convert_transformers_dt
-from hf_decision.models.decision_transformer.inputs import check_inputs
+from hf_decision.models.decision_transformer.inputs import check_inputs, is_lora_checkpoint
 from hf_decision.models.decision_transformer.state_tokens import backbone_state_tokens, state_tokens_supported
 from hf_decision.objectives import action_loss, causal_lm_loss
 from hf_decision.resources import local_backbone_hint
@@ -273,10 +273,24 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         return returns / self.config.return_scale
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """`HFDecisionPreTrainedModel.from_pretrained`, which also loads a LoRA fine-tune: a folder or Hub repo with
+        `adapter_config.json` (as `DecisionTransformerLoraModel.save_pretrained` writes it) gives a
+        `DecisionTransformerLoraModel` (the `lora` extra): the backbone checkpoint its `config.json` names, with
+        the adapter and the DT's own embeddings and head. `merge_lora` turns it into a plain model."""
+        if is_lora_checkpoint(pretrained_model_name_or_path, kwargs):
+            # peft is the optional `lora` extra: imported only for an adapter checkpoint
+            from hf_decision.models.decision_transformer.lora import load_lora
+
+            return load_lora(pretrained_model_name_or_path, **kwargs)
+        return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+
+    @classmethod
     def from_pretrained_backbone(
         cls,
         name_or_path: str | PathLike,
         backbone_kwargs: dict | None = None,
+        config: DecisionTransformerConfig | None = None,
         **config_kwargs,
     ) -> DecisionTransformerModel:
         """A DT whose backbone holds exactly the weights of a GPT-2-family checkpoint.
@@ -286,7 +300,9 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         As for `from_pretrained`, only safetensors weights are read unless `backbone_kwargs` has
         `use_safetensors=False` (pickle weights, read with `torch.load(weights_only=True)`).
         The DT's architecture fields (`hidden_size`, `n_layer`, `vocab_size`, ...) follow the checkpoint;
-        `config_kwargs` set the rest (`state_dim`, `act_dim`, dropouts, `positional_embedding`, ...).
+        `config_kwargs` set the rest (`state_dim`, `act_dim`, dropouts, `positional_embedding`, ...). Alternatively
+        `config` is a whole `DecisionTransformerConfig` (that of a saved LoRA adapter, say), whose architecture fields
+        must match the checkpoint's.
 
         All backbone tensors are copied, GPT-2's positional embedding `wpe` included. With the default
         `positional_embedding="constant"` only `wpe[0]` reaches the tokens (as a learned bias) and time is carried by
@@ -302,14 +318,18 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         if source.model_type != "gpt2":
             raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
         arch = {name: getattr(source, BACKBONE_FIELDS[name]) for name in BACKBONE_ARCHITECTURE_FIELDS}
-        for name in set(config_kwargs) & set(arch):
-            if config_kwargs[name] != arch[name]:
+        given = config_kwargs if config is None else {name: getattr(config, name) for name in arch}
+        if config is not None and config_kwargs:
+            raise TypeError("pass either `config` or config keyword arguments, not both")
+        for name in set(given) & set(arch):
+            if given[name] != arch[name]:
                 raise ValueError(
-                    f"{name}={config_kwargs[name]!r} conflicts with the backbone checkpoint {name_or_path} "
+                    f"{name}={given[name]!r} conflicts with the backbone checkpoint {name_or_path} "
                     f"({name}={arch[name]!r}); the architecture follows the checkpoint"
                 )
-        config_kwargs = {**arch, **config_kwargs, "backbone_name_or_path": str(name_or_path)}
-        model = cls(DecisionTransformerConfig(**config_kwargs))
+        if config is None:
+            config = DecisionTransformerConfig(**arch, **config_kwargs, backbone_name_or_path=str(name_or_path))
+        model = cls(config)
         model.transformer.load_state_dict(backbone.state_dict(), strict=True)
         return model.eval()
 
