@@ -185,6 +185,23 @@ class DecisionTransformerConfig(PreTrainedConfig):
         if self.target_returns is not None and not all(math.isfinite(v) for v in self.target_returns):
             raise ValueError(f"target_returns must be finite, got {self.target_returns}")
 
+    @classmethod
+    def from_backbone_config(
+        cls, backbone: GPT2Config, source_name: object = "the backbone", **kwargs
+    ) -> DecisionTransformerConfig:
+        """The config of a DT around a GPT-2 of `backbone`'s architecture: a checkpoint's config (what
+        `DecisionTransformerModel.from_pretrained_backbone` uses), or e.g. `GPT2Config(n_embd=1024, n_layer=24,
+        n_head=16)` for a randomly initialized GPT-2-medium shape. The architecture fields follow `backbone`;
+        `kwargs` set the rest, and may repeat an architecture field only with the same value."""
+        arch = {name: getattr(backbone, BACKBONE_FIELDS[name]) for name in BACKBONE_ARCHITECTURE_FIELDS}
+        for name in sorted(set(kwargs) & set(arch)):
+            if kwargs[name] != arch[name]:
+                raise ValueError(
+                    f"{name}={kwargs[name]!r} conflicts with the backbone checkpoint {source_name} "
+                    f"({name}={arch[name]!r}); the architecture follows the checkpoint"
+                )
+        return cls(**{**arch, **kwargs})
+
     def to_backbone_config(self) -> GPT2Config:
         """The `GPT2Config` of the backbone, built from this config's backbone fields."""
         kwargs = {gpt2_name: getattr(self, name) for name, gpt2_name in BACKBONE_FIELDS.items()}

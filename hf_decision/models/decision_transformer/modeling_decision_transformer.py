@@ -27,7 +27,6 @@ from transformers.utils import ModelOutput
 from hf_decision.models.base import HFDecisionPreTrainedModel
 from hf_decision.models.decision_transformer.configuration_decision_transformer import (
     BACKBONE_ARCHITECTURE_FIELDS,
-    BACKBONE_FIELDS,
     DecisionTransformerConfig,
 )
 from hf_decision.models.decision_transformer.conversion import convert_transformers_dt
@@ -317,18 +316,14 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         source = backbone.config
         if source.model_type != "gpt2":
             raise ValueError(f"{name_or_path} is a {source.model_type!r} checkpoint; a GPT-2-family one is required")
-        arch = {name: getattr(source, BACKBONE_FIELDS[name]) for name in BACKBONE_ARCHITECTURE_FIELDS}
-        given = config_kwargs if config is None else {name: getattr(config, name) for name in arch}
         if config is not None and config_kwargs:
             raise TypeError("pass either `config` or config keyword arguments, not both")
-        for name in set(given) & set(arch):
-            if given[name] != arch[name]:
-                raise ValueError(
-                    f"{name}={given[name]!r} conflicts with the backbone checkpoint {name_or_path} "
-                    f"({name}={arch[name]!r}); the architecture follows the checkpoint"
-                )
         if config is None:
-            config = DecisionTransformerConfig(**arch, **config_kwargs, backbone_name_or_path=str(name_or_path))
+            config_kwargs = {**config_kwargs, "backbone_name_or_path": str(name_or_path)}
+            config = DecisionTransformerConfig.from_backbone_config(source, source_name=name_or_path, **config_kwargs)
+        else:
+            given = {name: getattr(config, name) for name in BACKBONE_ARCHITECTURE_FIELDS}
+            DecisionTransformerConfig.from_backbone_config(source, source_name=name_or_path, **given)  # the checks
         model = cls(config)
         model.transformer.load_state_dict(backbone.state_dict(), strict=True)
         return model.eval()
