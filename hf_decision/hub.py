@@ -39,7 +39,8 @@ def save_agent_folder(
 ) -> Path:
     """Write the agent folder that `push_agent_to_hub` uploads, and return it.
 
-    It holds `model.safetensors` and `config.json` (architecture and data statistics: the model acts on its own),
+    It holds `model.safetensors` and `config.json` (architecture and data statistics: the model acts on its own;
+    for a LoRA model, `adapter_model.safetensors` and `adapter_config.json` in place of `model.safetensors`),
     `README.md` (the card), `results.json` (evaluation per target, training-data statistics, evaluation history),
     `evaluation.png` when `history` (the `EnvironmentEvaluationCallback.history` entries) is given (needs the `plots`
     extra), `replay.mp4`, a copy of `video_path`, when given, and for a Decision Transformer evaluated at two or

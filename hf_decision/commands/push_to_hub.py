@@ -1,6 +1,7 @@
 """Publish a trained Decision Transformer: evaluate it (unless results are given), render its model card, and push
 the agent folder (weights, config with statistics, card, results, evaluation plot, optional replay and ONNX export)
-to the Hub.
+to the Hub. A LoRA fine-tune is pushed as its adapter (loaded onto the backbone its config names), or with
+`--merge_lora` as a plain merged checkpoint.
 
     python scripts/push_to_hub.py --model_dir runs/dt-cartpole-v1 --repo_id <user>/dt-cartpole-v1 \
         --train_config scripts/configs/decision_transformer/cartpole-v1.yaml --record_video
@@ -77,6 +78,13 @@ class PushArguments:
         default=False,
         metadata={"help": "Also export the model to model.onnx in the folder (`onnx` extra; hf_decision.export)."},
     )
+    merge_lora: bool = field(
+        default=False,
+        metadata={
+            "help": "When model_dir holds a LoRA adapter: push the merged plain checkpoint instead of the adapter "
+            "(`lora` extra)."
+        },
+    )
     private: bool = field(default=False, metadata={"help": "Create the Hub repo as private."})
     token: str | None = field(default=None, metadata={"help": "Hub token; default: HF_TOKEN or the saved login."})
     commit_message: str = field(
@@ -92,7 +100,14 @@ def main(args: PushArguments) -> dict:
     if offline and not args.local_dir:  # fail before evaluating or recording anything
         raise OSError(offline_push_hint(args))
     model_dir = Path(args.model_dir)
-    model = AutoModel.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir)  # a LoRA adapter folder loads onto the backbone its config names
+    if args.merge_lora:
+        if not hasattr(model, "peft_config"):
+            raise ValueError(f"--merge_lora: {model_dir} holds no LoRA adapter (no adapter_config.json)")
+        # peft is the optional `lora` extra, present whenever an adapter loaded
+        from hf_decision.models.decision_transformer.lora import merge_lora
+
+        model = merge_lora(model)
     env_id = model.config.env_id
     if not env_id:
         raise ValueError(f"{model_dir}/config.json stores no env_id; the card and the evaluation need one")

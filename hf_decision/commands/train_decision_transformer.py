@@ -3,6 +3,9 @@
     python scripts/train_decision_transformer.py --config scripts/configs/decision_transformer/hopper-v5.yaml \
         --backbone_name_or_path gpt2 --lm_coef 0.1 --output_dir runs/dt-hopper
 
+With `--lora_r 16` the GPT-2 backbone is frozen and trained through LoRA adapters (the `lora` extra); the output is
+then the adapter (with `--merge_lora`: a plain merged checkpoint, the adapter beside it in `adapter/`).
+
 Every flag of `ScriptArguments`, `ModelArguments` and `DecisionTransformerTrainingConfig` (which includes all of
 transformers' `TrainingArguments`) can be set in the YAML file or on the command line; the command line wins.
 """
@@ -40,6 +43,13 @@ class ScriptArguments:
     )
     final_eval_episodes: int = field(
         default=10, metadata={"help": "Episodes per target return evaluated after training (0: none)."}
+    )
+    merge_lora: bool = field(
+        default=False,
+        metadata={
+            "help": "With --lora_r > 0: save the merged model, a plain checkpoint, in output_dir, and the adapter in "
+            "output_dir/adapter (default: the adapter in output_dir, loaded onto the backbone its config names)."
+        },
     )
 
 
@@ -113,6 +123,8 @@ def dataset_info(store: TrajectoryStore, env_id: str | None, max_ep_len: int | N
 
 
 def main(script_args: ScriptArguments, model_args: ModelArguments, training_args: DecisionTransformerTrainingConfig):
+    if script_args.merge_lora and training_args.lora_r == 0:
+        raise ValueError("--merge_lora needs LoRA training (--lora_r > 0)")
     set_seed(training_args.seed)
     dataset = load_trajectories(
         script_args.dataset_name_or_path, config=script_args.dataset_config, split=script_args.dataset_split
@@ -120,9 +132,14 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
     store = TrajectoryStore.from_dataset(dataset)
     model = build_model(model_args, dataset_info(store, script_args.env_id, model_args.max_ep_len))
     trainer = DecisionTransformerTrainer(model, training_args, store)
+    if trainer.trainable_parameters is not None:
+        trainable, total = trainer.trainable_parameters
+        print(
+            f"LoRA r={training_args.lora_r}: {trainable:,} of {total:,} parameters trainable ({trainable / total:.2%})"
+        )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
     output = Path(training_args.output_dir)
+    model = save_trained_model(trainer, output, merge=script_args.merge_lora)
     # what the model card needs later (push_to_hub reads it): the data, its episode returns (drawn beside the
     # achieved-against-target plot) and the training settings
     results = {
@@ -131,9 +148,11 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
         "dataset_returns": [round(float(r), 3) for r in store.episode_returns],
         "training_args": json.loads(training_args.to_json_string()),
     }
+    if trainer.trainable_parameters is not None:
+        results["trainable_parameters"] = dict(zip(("trainable", "total"), trainer.trainable_parameters, strict=True))
     if script_args.env_id and script_args.final_eval_episodes > 0:
         result = evaluate(
-            trainer.model.eval(),
+            model.eval(),
             script_args.env_id,
             n_episodes=script_args.final_eval_episodes,
             num_envs=min(10, script_args.final_eval_episodes),
@@ -149,6 +168,21 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
     (output / "results.json").write_text(json.dumps(results, indent=2))
     print(f"Saved the Decision Transformer to {output}")
     return trainer, results
+
+
+def save_trained_model(trainer: DecisionTransformerTrainer, output: Path, merge: bool = False):
+    """Save the trained model in `output` and return it: the model as trained, or with `merge` (LoRA only) the merged
+    plain model, the adapter then going to `output/adapter`."""
+    if not merge:
+        trainer.save_model(str(output))
+        return trainer.model
+    # peft is the optional `lora` extra, present whenever LoRA trained
+    from hf_decision.models.decision_transformer.lora import merge_lora
+
+    trainer.save_model(str(output / "adapter"))
+    merged = merge_lora(trainer.model)
+    merged.save_pretrained(output)
+    return merged
 
 
 def cli(argv: list[str] | None = None):

@@ -78,3 +78,44 @@ def test_bc_cli_reports_its_single_evaluation_without_a_target(tmp_path, capsys)
     _, results = cli(args)
     assert list(results["evaluation"]) == ["None"]
     assert "no return conditioning (BC): return " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_lora_cli_saves_the_adapter_or_the_merged_model_and_pushes_either(tmp_path, merge):
+    pytest.importorskip("peft")
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from hf_decision.agents import DecisionTransformerAgent
+    from hf_decision.commands.push_to_hub import PushArguments
+    from hf_decision.commands.push_to_hub import main as push
+
+    torch.manual_seed(0)
+    gpt2 = tmp_path / "gpt2"
+    GPT2LMHeadModel(GPT2Config(n_embd=16, n_layer=1, n_head=2, vocab_size=40, n_positions=48)).save_pretrained(gpt2)
+    data, out = tmp_path / "data", tmp_path / "out"
+    two_behaviour_dataset().save_to_disk(data)
+    args = ["--dataset_name_or_path", str(data), "--env_id", ENV_ID, "--output_dir", str(out), "--max_steps", "2"]
+    args += ["--per_device_train_batch_size", "8", "--backbone_name_or_path", str(gpt2), "--context_length", "4"]
+    args += ["--max_ep_len", str(HORIZON), "--final_eval_episodes", "0", "--report_to", "none"]
+    args += ["--save_strategy", "no", "--use_cpu", "true", "--lora_r", "2", "--merge_lora", str(merge).lower()]
+    trainer, results = cli(args)
+    trainable, total = trainer.trainable_parameters
+    assert results["trainable_parameters"] == {"trainable": trainable, "total": total}
+    adapter = out / "adapter" if merge else out
+    assert (adapter / "adapter_config.json").is_file() and (out / "model.safetensors").is_file() == merge
+    batch = {k: v for k, v in trainer.data_collator([0, 1]).items() if k != "labels"}
+    expected = DecisionTransformerModel.from_pretrained(adapter)(**batch).action_preds
+    actions = DecisionTransformerAgent.from_pretrained(out).model(**batch).action_preds
+    torch.testing.assert_close(actions, expected, rtol=0, atol=1e-5)
+
+    folder = push(PushArguments(model_dir=str(out), local_dir=str(tmp_path / "agent"), evaluate=False))["local_dir"]
+    names = {p.name for p in folder.iterdir()}
+    assert ("model.safetensors" in names) == merge and ("adapter_model.safetensors" in names) != merge
+    assert {"config.json", "README.md", "results.json"} <= names
+    pushed = DecisionTransformerAgent.from_pretrained(folder).model(**batch).action_preds
+    torch.testing.assert_close(pushed, expected, rtol=0, atol=1e-5)
+    if not merge:  # the adapter folder pushed as a merged checkpoint
+        merged = push(
+            PushArguments(model_dir=str(out), local_dir=str(tmp_path / "m"), merge_lora=True, evaluate=False)
+        )
+        assert (merged["local_dir"] / "model.safetensors").is_file()
