@@ -67,6 +67,7 @@ SKIP: dict[str, str] = {
     r"results_table\.py --budget cpu --rows .*&$": "trains the cpu-budget table: hours (its --cached_only line runs)",
     r"^for env in HalfCheetah Walker2d; do .*--train_steps 1000000": "two 1M-step PPO runs, about 35 minutes each",
     r"results_table\.py --budget reduced ": "about 3 hours of training on the data the 1M-step collection writes",
+    r"benchmarks/lora_memory\.py": "three GPT-2-medium-sized trainings, several minutes each on a CPU",
 }
 
 
