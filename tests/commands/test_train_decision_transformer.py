@@ -96,9 +96,10 @@ def test_lora_cli_saves_the_adapter_or_the_merged_model_and_pushes_either(tmp_pa
     two_behaviour_dataset().save_to_disk(data)
     args = ["--dataset_name_or_path", str(data), "--env_id", ENV_ID, "--output_dir", str(out), "--max_steps", "2"]
     args += ["--per_device_train_batch_size", "8", "--backbone_name_or_path", str(gpt2), "--context_length", "4"]
-    args += ["--max_ep_len", str(HORIZON), "--final_eval_episodes", "0", "--report_to", "none"]
+    args += ["--max_ep_len", str(HORIZON), "--final_eval_episodes", "2", "--report_to", "none"]
     args += ["--save_strategy", "no", "--use_cpu", "true", "--lora_r", "2", "--merge_lora", str(merge).lower()]
     trainer, results = cli(args)
+    assert all(len(r["returns"]) == 2 for r in results["evaluation"].values())  # the trained model evaluated
     trainable, total = trainer.trainable_parameters
     assert results["trainable_parameters"] == {"trainable": trainable, "total": total}
     adapter = out / "adapter" if merge else out

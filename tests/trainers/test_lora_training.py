@@ -97,3 +97,17 @@ def test_lora_with_language_loss_and_gradient_checkpointing(tmp_path):
     logged = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert len(logged) == 2 and all(np.isfinite(entry["lm_loss"]) for entry in logged)
     assert torch.equal(base.transformer.wte.weight, wte)  # the tied LM head is frozen
+
+
+def test_lora_training_resumes_from_a_checkpoint_as_if_uninterrupted(tmp_path):
+    full = lora_trainer(tmp_path / "full")
+    full.train()
+    interrupted = lora_trainer(tmp_path / "resumed", save_strategy="steps", save_steps=2)
+    interrupted.train()
+    checkpoint = tmp_path / "resumed" / "run" / "checkpoint-2"
+    assert (checkpoint / "adapter_model.safetensors").is_file() and (checkpoint / "config.json").is_file()
+    resumed = lora_trainer(tmp_path / "resumed", save_strategy="no")
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    assert resumed.state.global_step == 4
+    for (name, p), q in zip(resumed.model.named_parameters(), full.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6, msg=name)
