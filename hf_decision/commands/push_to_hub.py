@@ -108,6 +108,8 @@ def main(args: PushArguments) -> dict:
         from hf_decision.models.decision_transformer.lora import merge_lora
 
         model = merge_lora(model)
+    elif args.onnx and hasattr(model, "peft_config"):  # fail before evaluating or recording anything
+        raise ValueError(f"--onnx: {model_dir} holds a LoRA adapter; add --merge_lora to export the merged model")
     env_id = model.config.env_id
     if not env_id:
         raise ValueError(f"{model_dir}/config.json stores no env_id; the card and the evaluation need one")

@@ -122,6 +122,11 @@ def onnx_graph(model: PreTrainedModel) -> tuple[nn.Module, tuple[str, ...], str]
         return _QNetworkGraph(model), ("observations",), "q_values"
     if isinstance(model, PolicyModel):
         return _PolicyGraph(model), ("observations",), "logits"
+    if hasattr(model, "peft_config"):  # a LoRA model (peft): its adapters are folded in by merging, in place
+        raise TypeError(
+            f"cannot export a {type(model).__name__} (LoRA adapters) to ONNX: export "
+            "hf_decision.models.decision_transformer.lora.merge_lora(model), the plain model it merges into"
+        )
     raise TypeError(
         f"cannot export a {type(model).__name__} to ONNX: expected a Decision Transformer, Q-network or policy"
     )

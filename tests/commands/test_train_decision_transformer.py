@@ -120,3 +120,5 @@ def test_lora_cli_saves_the_adapter_or_the_merged_model_and_pushes_either(tmp_pa
             PushArguments(model_dir=str(out), local_dir=str(tmp_path / "m"), merge_lora=True, evaluate=False)
         )
         assert (merged["local_dir"] / "model.safetensors").is_file()
+        with pytest.raises(ValueError, match="add --merge_lora"):  # ONNX needs the merged model
+            push(PushArguments(model_dir=str(out), local_dir=str(tmp_path / "o"), onnx=True, evaluate=False))

@@ -104,3 +104,11 @@ def test_an_adapter_on_a_random_backbone_refuses_to_load(tmp_path):
     add_lora(DecisionTransformerModel(tiny_dt_config()), r=2).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="randomly initialized.*merge_lora"):
         DecisionTransformerModel.from_pretrained(tmp_path)
+
+
+def test_onnx_export_asks_for_the_merged_model(tmp_path):
+    pytest.importorskip("onnx")
+    from hf_decision.export import export_onnx
+
+    with pytest.raises(TypeError, match="merge_lora"):
+        export_onnx(add_lora(DecisionTransformerModel(tiny_dt_config()), r=2), tmp_path / "model.onnx")
