@@ -82,6 +82,15 @@ def _model_rows(model, targets: list[float], base_model: str | None, training: d
     ]
     if "lm_coef" in training:
         rows.append(("λ (language-modeling loss weight)", f"{training['lm_coef']:g}"))
+    lora = getattr(model, "peft_config", {}).get("default")  # a LoRA adapter (peft): the backbone is loaded apart
+    if lora is not None:
+        rows.append(
+            (
+                "LoRA adapter",
+                f"rank {lora.r}, alpha {lora.lora_alpha:g} on {', '.join(sorted(lora.target_modules))}; this repo "
+                "holds the adapter and the DT's own layers, loaded onto the backbone above (needs `peft`)",
+            )
+        )
     return rows
 
 

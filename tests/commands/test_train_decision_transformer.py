@@ -113,6 +113,9 @@ def test_lora_cli_saves_the_adapter_or_the_merged_model_and_pushes_either(tmp_pa
     names = {p.name for p in folder.iterdir()}
     assert ("model.safetensors" in names) == merge and ("adapter_model.safetensors" in names) != merge
     assert {"config.json", "README.md", "results.json"} <= names
+    assert (
+        "| LoRA adapter | rank 2, alpha 32 on c_attn, c_fc, c_proj;" in (folder / "README.md").read_text()
+    ) != merge
     pushed = DecisionTransformerAgent.from_pretrained(folder).model(**batch).action_preds
     torch.testing.assert_close(pushed, expected, rtol=0, atol=1e-5)
     if not merge:  # the adapter folder pushed as a merged checkpoint
