@@ -24,6 +24,7 @@ from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
 from hf_decision.cards import per_target_results, results_table
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
 from hf_decision.hub import push_agent_to_hub, save_agent_folder
@@ -190,6 +191,9 @@ def _step(name: str) -> int:
 def cli(argv: list[str] | None = None) -> dict:
     (args,) = parse_with_config(HfArgumentParser(PushArguments), argv if argv is not None else sys.argv[1:])
     return main(args)
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import gymnasium as gym
 from transformers import HfArgumentParser, set_seed
 
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.data import TrajectoryStore, load_trajectories
 from hf_decision.evaluation import evaluate
@@ -154,6 +155,9 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
 def cli(argv: list[str] | None = None):
     parser = HfArgumentParser((ScriptArguments, ModelArguments, DecisionTransformerTrainingConfig))
     return main(*parse_with_config(parser, argv if argv is not None else sys.argv[1:]))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":
