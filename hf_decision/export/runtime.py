@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from transformers import PretrainedConfig
+from transformers import PreTrainedConfig
 
 from hf_decision.agents.base import Agent
 from hf_decision.agents.context import DecisionContext
@@ -57,7 +57,7 @@ class OnnxAgent(Agent):
         providers: onnxruntime execution providers; default: CPU.
     """
 
-    config_class: ClassVar[type[PretrainedConfig]]
+    config_class: ClassVar[type[PreTrainedConfig]]
     output_name: ClassVar[str]
 
     def __init__(
