@@ -16,6 +16,7 @@ from hf_decision import DecisionTransformerModel
 from hf_decision.models.base import UnsafeCheckpointError
 from hf_decision.trainers.decision_trainer import LANGUAGE_STATE_FILE
 from tests.conftest import random_window, tiny_dt_config
+from tests.reliability.bad_runs import checkpoint, tiny_trainer
 from tests.trainers.test_decision_trainer import FixedText, make_trainer
 
 
@@ -121,3 +122,12 @@ def test_the_best_checkpoint_is_recorded_at_its_final_path(tmp_path):
     assert trainer.state.best_model_checkpoint == best
     saved = json.loads((tmp_path / "checkpoint-3" / "trainer_state.json").read_text())
     assert saved["best_model_checkpoint"] == best
+
+
+def test_resume_incomplete_goes_on_with_fresh_state_for_what_is_missing(tmp_path, caplog):
+    folder = checkpoint(tmp_path, "optimizer.pt", "rng_state.pth")
+    trainer = tiny_trainer(tmp_path / "resumed", max_steps=3, resume_incomplete=True)
+    with caplog.at_level("WARNING", logger="hf_decision.trainers.resume"):
+        trainer.train(resume_from_checkpoint=str(folder))
+    assert trainer.state.global_step == 3
+    assert "without optimizer.pt, rng_state.pth: fresh optimizer state" in caplog.text
