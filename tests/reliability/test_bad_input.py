@@ -23,7 +23,7 @@ from hf_decision.models.base import CheckpointError, UnsafeCheckpointError
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
 from tests.conftest import random_window, tiny_dt_config
 from tests.data.conftest import table_dataset as episodes
-from tests.reliability import bad_agents, bad_runs
+from tests.reliability import bad_agents, bad_data, bad_runs
 from tests.reliability.cases import Case
 from tests.trainers.tasks import two_behaviour_dataset
 
@@ -260,6 +260,7 @@ CASES = {
         UnsafeCheckpointError,
         r"pytorch_model\.bin is a pickle checkpoint .* resumes from safetensors weights only",
     ),
+    **bad_data.CASES,
     **bad_runs.CASES,
     **bad_agents.CASES,
 }
