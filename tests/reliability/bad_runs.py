@@ -99,7 +99,17 @@ def resume_finished_run(tmp: Path):
     return tiny_trainer(tmp / "resumed", max_steps=2).train(resume_from_checkpoint=str(folder))
 
 
+def saved_with_nan_weight(tmp: Path) -> Path:
+    DecisionTransformerModel(tiny_dt_config()).save_pretrained(tmp / "model")
+    return with_nan_weight(tmp / "model")
+
+
 CASES = {
+    "checkpoint: NaN weights": Case(
+        lambda tmp: DecisionTransformerModel.from_pretrained(saved_with_nan_weight(tmp)),
+        CheckpointError,
+        r"the weights of .*model hold non-finite values \(NaN/inf\) in predict_action\.weight: .* strict=False",
+    ),
     "training: a second run on the output_dir of a running one": Case(
         two_runs_on_one_output_dir,
         RuntimeError,

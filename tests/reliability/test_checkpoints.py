@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModel, TrainerCallback
+from transformers import AutoModel, TrainerCallback, modeling_utils
 from transformers.trainer_utils import get_last_checkpoint
 
 from hf_decision import DecisionTransformerModel
@@ -131,3 +132,38 @@ def test_resume_incomplete_goes_on_with_fresh_state_for_what_is_missing(tmp_path
         trainer.train(resume_from_checkpoint=str(folder))
     assert trainer.state.global_step == 3
     assert "without optimizer.pt, rng_state.pth: fresh optimizer state" in caplog.text
+
+
+def test_a_save_that_fails_on_a_full_disk_leaves_the_previous_save_whole(tmp_path, monkeypatch):
+    """The final `save_pretrained` over an earlier one dies writing the weights: the folder still loads as the
+    earlier model, config and weights together (not the new config over the old weights)."""
+    torch.manual_seed(0)
+    old = DecisionTransformerModel(tiny_dt_config(state_mean=[0.0] * 4)).eval()
+    old.save_pretrained(tmp_path)
+    new = DecisionTransformerModel(tiny_dt_config(state_mean=[1.0] * 4))
+    save_file = modeling_utils.safe_save_file
+
+    def disk_full(tensors, filename, metadata=None):
+        save_file(dict(list(tensors.items())[:2]), filename, metadata=metadata)  # part of it, then no space
+        raise OSError(errno.ENOSPC, "No space left on device", filename)
+
+    monkeypatch.setattr(modeling_utils, "safe_save_file", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        new.save_pretrained(tmp_path)
+    loaded = DecisionTransformerModel.from_pretrained(tmp_path)
+    assert loaded.config.state_mean == [0.0] * 4
+    batch = random_window(old.config)
+    assert torch.equal(loaded(**batch).action_preds, old(**batch).action_preds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]  # no staging left
+
+
+def test_a_save_over_an_earlier_one_replaces_it_and_keeps_other_files(tmp_path):
+    (tmp_path / "checkpoint-3").mkdir()
+    DecisionTransformerModel(tiny_dt_config(n_layer=1)).save_pretrained(tmp_path)
+    torch.manual_seed(1)
+    model = DecisionTransformerModel(tiny_dt_config()).eval()
+    model.save_pretrained(tmp_path)
+    loaded = DecisionTransformerModel.from_pretrained(tmp_path)
+    batch = random_window(model.config)
+    assert torch.equal(loaded(**batch).action_preds, model(**batch).action_preds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "config.json", "model.safetensors"]
