@@ -243,6 +243,12 @@ def _actions(column: _Column, lengths: np.ndarray, act_dim: int | None, action_s
     values = column.values
     if action_space is None:
         action_space = "discrete" if values.ndim == 1 and values.dtype.kind in "iub" else "continuous"
+        if values.ndim == 1 and action_space == "continuous":
+            raise ValueError(
+                f"column 'actions' holds one {values.dtype} per step ([T]): continuous actions must be [T, act_dim] "
+                "per episode. For discrete actions stored as floats, pass action_space='discrete' "
+                "(--action_space discrete)"
+            )
     if action_space == "continuous":
         _require_kind(column, ("float", "int"))
         actions = _vector_values(column, "act_dim", act_dim)
@@ -260,12 +266,13 @@ def _actions(column: _Column, lengths: np.ndarray, act_dim: int | None, action_s
             f"episode {_episode_of(step, lengths)}: column 'actions' must hold integer action indices for a "
             f"discrete action space, got {values[step]}"
         )
-    values = values.astype(np.int64)
-    high = act_dim if act_dim is not None else np.iinfo(np.int64).max
-    bad = np.flatnonzero((values < 0) | (values >= high))
+    high = act_dim if act_dim is not None else np.iinfo(np.int64).max + 1
+    bad = np.flatnonzero((values < 0) | (values >= high))  # in the column's own dtype: a uint64 stays positive
     if bad.size:
+        expected = f"out of range [0, {act_dim})" if act_dim is not None else "a discrete action index must be >= 0"
+        if act_dim is None and values[bad[0]] >= 0:
+            expected = "beyond int64's range"
         raise ValueError(
-            f"episode {_episode_of(bad[0], lengths)}: column 'actions' holds action {values[bad[0]]}, "
-            f"out of range [0, {act_dim})"
+            f"episode {_episode_of(bad[0], lengths)}: column 'actions' holds action {values[bad[0]]}, {expected}"
         )
-    return values
+    return values.astype(np.int64)

@@ -11,12 +11,16 @@
   `strict=False` restores transformers' behaviour.
 - **Named files.** A truncated or corrupted safetensors file raises `CheckpointError` naming the file.
 - **Finite weights.** (Strict.) NaN/inf weights raise `CheckpointError` naming the tensors.
+- **A local folder is checked first.** A missing folder raises `FileNotFoundError` naming it (not transformers'
+  "Repo id must be in the form…"); a folder without `config.json`, or whose `config.json` is unreadable, of another
+  `model_type`, or without `state_dim` / `act_dim`, raises `CheckpointError` naming the file.
 
 `save_pretrained` is staged: a save that fails on the way (a full disk) leaves the previous save whole.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -58,6 +62,9 @@ class HFDecisionPreTrainedModel(PreTrainedModel):
     """
 
     agent_class: ClassVar[str | None] = None
+    # Fields a saved config.json must hold: without them the config class's defaults (a state_dim of 11, say) would
+    # describe another model than the weights.
+    required_config_fields: ClassVar[tuple[str, ...]] = ("state_dim", "act_dim")
 
     @classmethod
     def from_pretrained(
@@ -84,6 +91,8 @@ class HFDecisionPreTrainedModel(PreTrainedModel):
                 or are not finite.
         """
         source = pretrained_model_name_or_path
+        if kwargs.get("config") is None:
+            _check_source(cls, source, kwargs.get("subfolder", ""))
         if not allow_pickle:
             if kwargs.get("use_safetensors") is False:
                 raise UnsafeCheckpointError(
@@ -136,6 +145,48 @@ class HFDecisionPreTrainedModel(PreTrainedModel):
                 path.unlink()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_source(cls, source, subfolder: str) -> None:
+    """Before transformers reads anything: a local folder that does not exist, or whose config.json is missing,
+    unreadable, of another model type or without a required field, raises naming the folder or file."""
+    if source is None:
+        return
+    text = str(source)
+    path = Path(text).expanduser()
+    if not path.exists():
+        looks_local = isinstance(source, os.PathLike) or text.startswith((".", "/", "~")) or text.count("/") > 1
+        if looks_local or (len(path.parts) > 1 and path.parent.is_dir()):
+            raise FileNotFoundError(f"no such model folder: {text} (looked in {Path.cwd()})")
+        return  # a Hub id
+    folder = path / subfolder
+    config = folder / CONFIG_NAME
+    if not folder.is_dir():
+        return
+    if not config.is_file():
+        files = sorted(p.name for p in folder.iterdir())
+        raise CheckpointError(
+            f"{folder} has no {CONFIG_NAME}: not a model folder written by save_pretrained (it holds {files})"
+        )
+    try:
+        fields = json.loads(config.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{config} is not readable JSON (truncated or corrupted?): {error}") from error
+    expected = cls.config_class.model_type
+    if not isinstance(fields, dict) or fields.get("model_type") != expected:
+        got = fields.get("model_type") if isinstance(fields, dict) else None
+        raise CheckpointError(f"{config} has model_type {got!r}, but {cls.__name__} loads {expected!r} models")
+    aliases = getattr(cls.config_class, "attribute_map", {})
+    missing = [
+        name
+        for name in cls.required_config_fields
+        if name not in fields and not any(alias in fields for alias, target in aliases.items() if target == name)
+    ]
+    if missing:
+        raise CheckpointError(
+            f"{config} has no {', '.join(repr(name) for name in missing)}: without it the config's default would "
+            "describe another model than the weights; add it to the file"
+        )
 
 
 def _folder(source, subfolder: str) -> Path | None:

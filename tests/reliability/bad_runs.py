@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -104,7 +105,42 @@ def saved_with_nan_weight(tmp: Path) -> Path:
     return with_nan_weight(tmp / "model")
 
 
+def saved_config_edited(tmp: Path, drop: str | None = None, **fields) -> Path:
+    DecisionTransformerModel(tiny_dt_config()).save_pretrained(tmp / "model")
+    config = json.loads((tmp / "model" / "config.json").read_text())
+    config.pop(drop, None)
+    (tmp / "model" / "config.json").write_text(json.dumps({**config, **fields}))
+    return tmp / "model"
+
+
+def saved_without_config(tmp: Path) -> Path:
+    DecisionTransformerModel(tiny_dt_config()).save_pretrained(tmp / "model")
+    (tmp / "model" / "config.json").unlink()
+    return tmp / "model"
+
+
 CASES = {
+    "checkpoint: config.json without state_dim": Case(
+        lambda tmp: DecisionTransformerModel.from_pretrained(saved_config_edited(tmp, drop="state_dim")),
+        CheckpointError,
+        r"model/config\.json has no 'state_dim': without it the config's default would describe another model",
+    ),
+    "checkpoint: a folder without config.json": Case(
+        lambda tmp: DecisionTransformerModel.from_pretrained(saved_without_config(tmp)),
+        CheckpointError,
+        r"model has no config\.json: not a model folder written by save_pretrained "
+        r"\(it holds \['model\.safetensors'\]\)",
+    ),
+    "checkpoint: a local folder that does not exist": Case(
+        lambda tmp: DecisionTransformerModel.from_pretrained(tmp / "runs" / "final"),
+        FileNotFoundError,
+        r"no such model folder: .*runs/final",
+    ),
+    "checkpoint: a config.json of another model_type": Case(
+        lambda tmp: DecisionTransformerModel.from_pretrained(saved_config_edited(tmp, model_type="gpt2")),
+        CheckpointError,
+        r"config\.json has model_type 'gpt2', but DecisionTransformerModel loads 'hf_decision_transformer' models",
+    ),
     "checkpoint: NaN weights": Case(
         lambda tmp: DecisionTransformerModel.from_pretrained(saved_with_nan_weight(tmp)),
         CheckpointError,
