@@ -13,6 +13,8 @@ from safetensors.torch import load_file, save_file
 from transformers import TrainerCallback
 
 from hf_decision import DecisionTransformerModel
+from hf_decision.commands.push_to_hub import PushArguments
+from hf_decision.commands.push_to_hub import main as push_main
 from hf_decision.models.base import CheckpointError
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
 from tests.conftest import tiny_dt_config
@@ -209,5 +211,28 @@ CASES = {
         resume_finished_run,
         ValueError,
         r"checkpoint-2 is at step 2 and max_steps=2: the run is finished, there is nothing to resume",
+    ),
+}
+
+
+def push(tmp: Path, model_dir: Path):
+    return push_main(PushArguments(model_dir=str(model_dir), local_dir=str(tmp / "agent")))
+
+
+def empty_folder(tmp: Path) -> Path:
+    (tmp / "run").mkdir()
+    return tmp / "run"
+
+
+CASES |= {
+    "push_to_hub: a model_dir that does not exist": Case(
+        lambda tmp: push(tmp, tmp / "no_such_run"),
+        FileNotFoundError,
+        r"--model_dir .*no_such_run: no such folder",
+    ),
+    "push_to_hub: an empty model_dir": Case(
+        lambda tmp: push(tmp, empty_folder(tmp)),
+        FileNotFoundError,
+        r"--model_dir .*run has no config\.json, so it holds no trained model \(it holds \[\]\)",
     ),
 }
