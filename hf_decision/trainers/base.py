@@ -278,7 +278,7 @@ class RLTrainer(Trainer):
             except RunLockError as raised:
                 error = raised
         if self.accelerator.num_processes > 1:
-            failed = self.accelerator.gather(torch.tensor([error is not None], device=self.args.device)).any()
+            failed = self.accelerator.gather(torch.tensor([int(error is not None)], device=self.args.device)).any()
             if failed and error is None:
                 if lock is not None:
                     lock.release()
