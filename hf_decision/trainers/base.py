@@ -17,6 +17,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
 from hf_decision.models.base import UnsafeCheckpointError
+from hf_decision.trainers.preemption import SaveOnSigterm
 from hf_decision.trainers.resume import verify_checkpoint
 from hf_decision.trainers.run_lock import RunLock, RunLockError, acquire_run_lock
 
@@ -97,6 +98,8 @@ class RLTrainer(Trainer):
       scheduler and RNG state, and raises `CheckpointError` naming the file or tensor otherwise
       (`args.resume_incomplete` lets missing optimizer/scheduler/RNG state restart fresh, with a warning). A
       checkpoint already at `max_steps` is refused: the run is finished.
+    - **Preemption.** On SIGTERM (`args.save_on_sigterm`, default on) the step in progress ends with a checkpoint,
+      then training stops and the signal is delivered again (see `preemption`).
     """
 
     # compute_loss returns a per-batch mean: the Trainer divides it by the gradient accumulation steps.
@@ -254,7 +257,11 @@ class RLTrainer(Trainer):
         """transformers' `train`, holding the lock on `output_dir` throughout (see `run_lock`), and, when resuming,
         after `verify_checkpoint` has found the checkpoint complete and fitting the model (see `resume`)."""
         lock = self._lock_output_dir()
+        sigterm = SaveOnSigterm(self)
+        catching = getattr(self.args, "save_on_sigterm", True) and sigterm.install()
         try:
+            if catching:
+                self.add_callback(sigterm)
             if resume_from_checkpoint:
                 folder = resume_from_checkpoint
                 if folder is True:
@@ -264,10 +271,16 @@ class RLTrainer(Trainer):
                 _refuse_pickle_weights(folder)
                 self._verify_resumable(folder)
                 self.load_extra_state(folder)
-            return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+            output = super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
         finally:
+            if catching:
+                self.remove_callback(sigterm)
+                sigterm.uninstall()
             if lock is not None:
                 lock.release()
+        if sigterm.received:  # checkpointed and stopped: now end as SIGTERM asked (or run the caller's handler)
+            sigterm.resend()
+        return output
 
     def _lock_output_dir(self) -> RunLock | None:
         """Lock `output_dir` on the process that saves; with several processes, all raise when it fails."""

@@ -47,6 +47,13 @@ class RLTrainingConfig(TrainingArguments):
             "continue the run as it was."
         },
     )
+    save_on_sigterm: bool = field(
+        default=True,
+        metadata={
+            "help": "On SIGTERM (a preempted cluster job), save a checkpoint at the end of the optimizer step in "
+            "progress, stop, then let the signal end the process. Only where training runs in the main thread."
+        },
+    )
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Kept False: batches are built by hf_decision, not from dataset columns."}
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 
 import pytest
 import torch
@@ -167,3 +168,26 @@ def test_a_save_over_an_earlier_one_replaces_it_and_keeps_other_files(tmp_path):
     batch = random_window(model.config)
     assert torch.equal(loaded(**batch).action_preds, model(**batch).action_preds)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "config.json", "model.safetensors"]
+
+
+class SigtermAt(TrainerCallback):
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == 1:  # during optimizer step 2
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_saves_a_checkpoint_stops_then_delivers_the_signal(tmp_path):
+    delivered = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: delivered.append(signum))
+    try:
+        trainer = tiny_trainer(tmp_path, max_steps=6)  # save_strategy="no": the checkpoint is SIGTERM's
+        trainer.add_callback(SigtermAt())
+        trainer.train()
+        assert delivered == [signal.SIGTERM]  # to the handler that was there before training
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert trainer.state.global_step == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-2"]
+    resumed = tiny_trainer(tmp_path, max_steps=3)
+    resumed.train(resume_from_checkpoint=True)
+    assert resumed.state.global_step == 3
