@@ -93,6 +93,14 @@ def main(args: PushArguments) -> dict:
     if offline and not args.local_dir:  # fail before evaluating or recording anything
         raise OSError(offline_push_hint(args))
     model_dir = Path(args.model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"--model_dir {model_dir}: no such folder (looked in {Path.cwd()})")
+    if not (model_dir / "config.json").is_file():
+        held = sorted(p.name for p in model_dir.iterdir())
+        raise FileNotFoundError(
+            f"--model_dir {model_dir} has no config.json, so it holds no trained model (it holds {held}); pass the "
+            "training run's output_dir once training has saved the final model there"
+        )
     model = AutoModel.from_pretrained(model_dir)
     env_id = model.config.env_id
     if not env_id:

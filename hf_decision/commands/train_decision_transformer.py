@@ -36,6 +36,13 @@ class ScriptArguments:
     )
     dataset_config: str | None = field(default=None, metadata={"help": "Hub configuration (e.g. hopper-medium-v2)."})
     dataset_split: str = field(default="train", metadata={"help": "Split of the trajectory dataset."})
+    action_space: str | None = field(
+        default=None,
+        metadata={
+            "help": "'discrete' or 'continuous' actions; default: inferred (integer [T] actions are discrete). Set "
+            "'discrete' for discrete actions stored as floats."
+        },
+    )
     env_id: str | None = field(
         default=None, metadata={"help": "Gymnasium id of the environment, stored in the model."}
     )
@@ -116,7 +123,10 @@ def dataset_info(store: TrajectoryStore, env_id: str | None, max_ep_len: int | N
 def main(script_args: ScriptArguments, model_args: ModelArguments, training_args: DecisionTransformerTrainingConfig):
     set_seed(training_args.seed)
     dataset = load_trajectories(
-        script_args.dataset_name_or_path, config=script_args.dataset_config, split=script_args.dataset_split
+        script_args.dataset_name_or_path,
+        config=script_args.dataset_config,
+        split=script_args.dataset_split,
+        action_space=script_args.action_space,
     )
     store = TrajectoryStore.from_dataset(dataset)
     model = build_model(model_args, dataset_info(store, script_args.env_id, model_args.max_ep_len))
