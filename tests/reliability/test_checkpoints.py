@@ -19,7 +19,7 @@ from hf_decision.models.base import UnsafeCheckpointError
 from hf_decision.trainers.decision_trainer import LANGUAGE_STATE_FILE
 from tests.conftest import random_window, tiny_dt_config
 from tests.reliability.bad_runs import checkpoint, tiny_trainer
-from tests.trainers.test_decision_trainer import FixedText, make_trainer
+from tests.trainers.tasks import FixedText, make_trainer
 
 
 def pickle_checkpoint(folder):
