@@ -57,6 +57,7 @@ _LAZY: dict[str, str] = {
     "DecisionTransformerTrainer": "hf_decision.trainers",
     "DecisionTransformerTrainingConfig": "hf_decision.trainers",
     "NonFiniteLossError": "hf_decision.trainers.base",
+    "RunLockError": "hf_decision.trainers.run_lock",
     "OfflineRLTrainer": "hf_decision.trainers",
     "RLTrainer": "hf_decision.trainers",
     "ReinforceConfig": "hf_decision.trainers",
@@ -103,6 +104,7 @@ __all__ = [
     "RLTrainer",
     "ReinforceConfig",
     "ReinforceTrainer",
+    "RunLockError",
     "TrajectoryStore",
     "Transitions",
     "UnsafeCheckpointError",
@@ -162,3 +164,4 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
         cpu_has_fast_bf16,
     )
     from hf_decision.trainers.base import NonFiniteLossError
+    from hf_decision.trainers.run_lock import RunLockError

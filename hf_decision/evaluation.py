@@ -39,6 +39,39 @@ def normalized_score(
     return 100.0 * (np.asarray(episode_return) - random_return) / (expert_return - random_return)
 
 
+def check_model_fits_env(config: Any, observation_space: gym.Space, action_space: gym.Space, env_id: str) -> None:
+    """Refuse a model whose config does not fit the environment: the size of an observation (`state_dim`), the kind
+    of action space (discrete or continuous) and the number or size of actions (`act_dim`).
+
+    Raises:
+        ValueError: naming the config field, the environment and both values.
+    """
+    if isinstance(observation_space, gym.spaces.Box):
+        size = int(np.prod(observation_space.shape))
+        if size != config.state_dim:
+            raise ValueError(
+                f"the model has state_dim={config.state_dim} but {env_id}'s observations have {size} values "
+                f"(observation space {observation_space})"
+            )
+    kind = getattr(config, "action_space", "discrete")  # a Q-network's actions are discrete
+    if isinstance(action_space, gym.spaces.Discrete):
+        env_kind, env_dim = "discrete", int(action_space.n)
+    elif isinstance(action_space, gym.spaces.Box):
+        env_kind, env_dim = "continuous", int(np.prod(action_space.shape))
+    else:
+        raise ValueError(f"{env_id} has a {type(action_space).__name__} action space; models act in Discrete or Box")
+    if kind != env_kind:
+        raise ValueError(
+            f"the model's actions are {kind} (act_dim={config.act_dim}) but {env_id}'s are {env_kind} "
+            f"(action space {action_space})"
+        )
+    if config.act_dim != env_dim:
+        what = "actions" if env_kind == "discrete" else "values per action"
+        raise ValueError(
+            f"the model has act_dim={config.act_dim} but {env_id} has {env_dim} {what} (action space {action_space})"
+        )
+
+
 def rollout(
     make_agent: Callable[[int], Any],
     env_id: str,
@@ -51,10 +84,14 @@ def rollout(
 ) -> dict[str, Any]:
     """Run `n_episodes` episodes of the agent `make_agent(num_envs)` (with `act` / `observe`) in a vector env.
 
-    Returns the returns and lengths in episode order (episode j was reset with seed `seed + j`). With `record`,
-    also `episodes`: per episode, the `observations` the agent acted on, its `actions`, the `rewards` and whether the
-    episode `terminated` (rather than being truncated), as numpy arrays.
+    An agent with a model (`agent.model.config`, or `agent.config`) is first checked against the environment
+    (`check_model_fits_env`). Returns the returns and lengths in episode order (episode j was reset with seed
+    `seed + j`). With `record`, also `episodes`: per episode, the `observations` the agent acted on, its `actions`,
+    the `rewards` and whether the episode `terminated` (rather than being truncated), as numpy arrays.
     """
+    for name, value in (("n_episodes", n_episodes), ("num_envs", num_envs)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     num_envs = min(num_envs, n_episodes)
     kwargs = dict(env_kwargs or {})
     if max_episode_steps is not None:
@@ -67,6 +104,13 @@ def rollout(
         **kwargs,
     )
     agent = make_agent(num_envs)
+    config = getattr(getattr(agent, "model", None), "config", None) or getattr(agent, "config", None)
+    if config is not None and hasattr(config, "state_dim"):
+        try:
+            check_model_fits_env(config, envs.single_observation_space, envs.single_action_space, env_id)
+        except ValueError:
+            envs.close()
+            raise
     returns, lengths = np.zeros(n_episodes), np.zeros(n_episodes, dtype=np.int64)
     episode_of_env = np.arange(num_envs)  # which episode each env runs; -1 when idle
     next_episode = num_envs

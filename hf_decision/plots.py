@@ -8,6 +8,7 @@ Figures are drawn with matplotlib's Agg canvas directly, so no global backend is
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -247,7 +248,17 @@ def _single_env_agent(model_or_agent, target_return: float | None):
 
 
 def _frame(env, env_id: str) -> np.ndarray:
-    frame = env.render()
+    try:
+        frame = env.render()
+    except Exception as error:  # OpenGL fails in many ways (GLFW, glad, EGL): say what a headless machine needs
+        headless = not os.environ.get("MUJOCO_GL") and not os.environ.get("DISPLAY")
+        if not (headless and "mujoco" in type(env.unwrapped).__module__):
+            raise
+        raise RuntimeError(
+            f"{env_id} could not render ({type(error).__name__}: {error}). MuJoCo renders through OpenGL and this "
+            "machine has no display: set MUJOCO_GL=egl (with a GPU) or MUJOCO_GL=osmesa (CPU only) in the "
+            "environment before starting Python"
+        ) from error
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[-1] not in (3, 4):
         raise ValueError(f"{env_id} rendered {type(frame).__name__} instead of an [H, W, 3] rgb_array frame")
     return np.ascontiguousarray(frame[..., :3], dtype=np.uint8)

@@ -1,5 +1,6 @@
 import struct
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -134,3 +135,36 @@ def test_record_video_refuses_a_target_for_an_agent(tmp_path):
         record_video(agent, "CartPole-v1", tmp_path / "x.mp4", target_return=100.0)
     with pytest.raises(ValueError, match="num_envs=2"):
         record_video(DecisionTransformerAgent(tiny_model(), num_envs=2), "CartPole-v1", tmp_path / "x.mp4")
+
+
+class HeadlessMuJoCoEnv(gym.Env):
+    """Fails to render as MuJoCo does on a machine without a display and without MUJOCO_GL."""
+
+    __module__ = "gymnasium.envs.mujoco.headless"
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(4, np.float32), {}
+
+    def render(self):
+        raise RuntimeError("GLFW error: The DISPLAY environment variable is missing")
+
+
+if "hf_decision_tests/HeadlessMuJoCo-v0" not in gym.registry:
+    gym.register("hf_decision_tests/HeadlessMuJoCo-v0", entry_point=HeadlessMuJoCoEnv)
+
+
+def test_record_video_of_mujoco_without_a_display_says_to_set_mujoco_gl(tmp_path, monkeypatch):
+    pytest.importorskip("imageio.v2", reason="the `video` extra (imageio) is not installed")
+    pytest.importorskip("imageio_ffmpeg", reason="the `video` extra (imageio-ffmpeg) is not installed")
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    match = r"HeadlessMuJoCo-v0 could not render \(RuntimeError: GLFW .* MUJOCO_GL=egl"
+    with pytest.raises(RuntimeError, match=match):
+        record_video(tiny_model(), "hf_decision_tests/HeadlessMuJoCo-v0", tmp_path / "x.mp4")

@@ -4,6 +4,7 @@ An `Agent` acts in `num_envs` environments at once:
 
 - `name: str`, recorded in dataset cards and logs;
 - `act(observations) -> actions`: raw observations `[num_envs, ...]` in, actions as the env takes them out;
+  an agent with a model passes them through `check_observations` (shape, dtype, batch size, finiteness) first;
 - `observe(rewards, dones)`: called after every environment step, with `dones = terminated | truncated` per env;
   an agent that keeps per-env context (a history, a return-to-go) resets the context of every env that is done;
 - `reset(env_indices=None)`: forget the context of the given envs (all by default);
@@ -64,6 +65,36 @@ class Agent:
     def reset(self, env_indices: Sequence[int] | np.ndarray | torch.Tensor | None = None) -> None:
         """Forget the context of the given environments (all by default)."""
         raise NotImplementedError
+
+    def check_observations(self, observations: Any, state_dim: int) -> tuple[np.ndarray, bool]:
+        """The one input check of every agent: `observations` as float32 `[num_envs, state_dim]`, and whether they
+        came as one unbatched `[state_dim]` observation (allowed with `num_envs=1`).
+
+        Raises:
+            ValueError: naming what is wrong, for observations that are not numbers, of another shape (a
+                `[2, 2]` for state_dim 4 is not reshaped), of another batch size than `num_envs`, or NaN/inf.
+        """
+        if isinstance(observations, torch.Tensor):
+            observations = observations.detach().cpu().numpy()
+        obs = np.asarray(observations)
+        if obs.dtype.kind not in "biuf":
+            raise ValueError(f"observations must be numbers, got dtype {obs.dtype}")
+        unbatched = obs.ndim == 1 and self.num_envs == 1
+        expected = (state_dim,) if unbatched else (self.num_envs, state_dim)
+        if obs.shape != expected:
+            single = " (or [state_dim] with one environment)" if self.num_envs == 1 else ""
+            raise ValueError(
+                f"observations must be [num_envs={self.num_envs}, state_dim={state_dim}]{single}, got "
+                f"{list(obs.shape)}"
+            )
+        obs = obs.astype(np.float32).reshape(self.num_envs, state_dim)
+        finite = np.isfinite(obs).all(axis=1)
+        if not finite.all():
+            env = int(np.flatnonzero(~finite)[0])
+            raise ValueError(
+                f"observations hold a non-finite value (NaN/inf) for environment {env}: {obs[env].tolist()}"
+            )
+        return obs, unbatched
 
     @classmethod
     def evaluation_targets(cls, model: PreTrainedModel, target_return: Any = None) -> list[float] | None:

@@ -59,7 +59,14 @@ class DecisionContext:
         self.target_return = default_target_return(config, target_return)
         self.num_envs = num_envs
         self.device = torch.device(device)
-        targets = torch.as_tensor(self.target_return, dtype=torch.float32).reshape(-1).expand(num_envs)
+        targets = torch.as_tensor(self.target_return, dtype=torch.float32).reshape(-1)
+        if len(targets) not in (1, num_envs):
+            raise ValueError(
+                f"target_return must be one number or one per environment ({num_envs}), got {len(targets)}"
+            )
+        if not torch.isfinite(targets).all():
+            raise ValueError(f"target_return must be finite, got {self.target_return}")
+        targets = targets.expand(num_envs)
         self.target = targets.to(self.device) / config.return_scale
         k, self.discrete = config.context_length, config.action_space == "discrete"
         self.states = torch.zeros(num_envs, k, config.state_dim, device=self.device)
@@ -121,7 +128,10 @@ class DecisionContext:
 
     def observe(self, rewards: np.ndarray | Sequence[float], dones: np.ndarray | Sequence[bool] | None = None) -> None:
         """Account for the rewards of the last actions; environments flagged done start a new episode next."""
-        rewards = torch.as_tensor(np.asarray(rewards, dtype=np.float32), device=self.device).reshape(self.num_envs)
+        rewards = np.asarray(rewards, dtype=np.float32)
+        if rewards.size != self.num_envs or not np.isfinite(rewards).all():
+            raise ValueError(f"rewards must be {self.num_envs} finite numbers (one per environment), got {rewards}")
+        rewards = torch.as_tensor(rewards, device=self.device).reshape(self.num_envs)
         self.next_return = self.returns_to_go[:, -1, 0] - rewards / self.config.return_scale
         if dones is not None and np.any(dones):
             self.reset(np.flatnonzero(np.asarray(dones)))

@@ -95,10 +95,11 @@ class DecisionTransformerAgent(Agent):
         """Actions for the current observations (`[num_envs, state_dim]`, or `[state_dim]` with one environment)."""
         if last_reward is not None:
             self.observe(np.asarray(last_reward, dtype=np.float32).reshape(self.num_envs))
-        inputs = self.context.add_observations(observations)
+        obs, unbatched = self.check_observations(observations, self.model.config.state_dim)
+        inputs = self.context.add_observations(obs)
         action_preds = self.model(**inputs, state_tokens_only=True).action_preds[:, -1]
         actions = self.context.add_actions(action_preds)
-        return actions[0] if np.ndim(observations) == 1 else actions
+        return actions[0] if unbatched else actions
 
     def observe(self, rewards: np.ndarray | Sequence[float], dones: np.ndarray | Sequence[bool] | None = None) -> None:
         """Account for the rewards of the last actions; environments flagged done start a new episode next."""

@@ -32,9 +32,8 @@ class MarkovAgent(Agent):
     @torch.inference_mode()
     def act(self, observations: np.ndarray | torch.Tensor, last_reward: float | None = None) -> np.ndarray:
         """Actions for `[num_envs, state_dim]` observations (or one `[state_dim]` observation)."""
-        unbatched = np.ndim(observations) == 1
-        obs = torch.as_tensor(np.asarray(observations), dtype=torch.float32, device=self.device)
-        actions = self._actions(obs.reshape(-1, obs.shape[-1]))
+        obs, unbatched = self.check_observations(observations, self.model.config.state_dim)
+        actions = self._actions(torch.as_tensor(obs, device=self.device))
         actions = actions.cpu().numpy() if isinstance(actions, torch.Tensor) else actions
         return actions[0] if unbatched else actions
 

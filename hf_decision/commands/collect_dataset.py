@@ -27,6 +27,7 @@ from hf_decision.cards.dataset import dataset_card, episode_returns
 from hf_decision.collection.collect import collect, push_collected, save_collected
 from hf_decision.collection.d4rl_family import collect_d4rl_family, family_folder_name
 from hf_decision.collection.policies import SB3Policy, make_policy
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 
 FAMILY = "d4rl-family"
@@ -143,6 +144,9 @@ def main(args: CollectArguments) -> Dataset | dict[str, Dataset]:
 
 def cli(argv: Sequence[str] | None = None):
     return main(parse_args(argv))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

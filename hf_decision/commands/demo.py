@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hf_decision.commands import console_script
 from hf_decision.resources import cache_dir, shared_path
 
 ENV_ID = "CartPole-v1"
@@ -358,6 +359,9 @@ def main(argv: list[str] | None = None) -> dict:
         "follows_target": followed,
         "seconds": time.time() - start,
     }
+
+
+run = console_script(main)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
 from hf_decision.cards import per_target_results, results_table
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
 
@@ -81,6 +82,9 @@ def main(args: EvaluateArguments) -> dict:
 def cli(argv: list[str] | None = None) -> dict:
     (args,) = parse_with_config(HfArgumentParser(EvaluateArguments), argv if argv is not None else sys.argv[1:])
     return main(args)
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

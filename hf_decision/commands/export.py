@@ -16,6 +16,7 @@ from pathlib import Path
 from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.export import ONNX_FILE, export_onnx, max_abs_difference
 from hf_decision.export.onnx import DEFAULT_OPSET
@@ -51,6 +52,9 @@ def main(args: ExportArguments) -> dict:
 def cli(argv: list[str] | None = None) -> dict:
     (args,) = parse_with_config(HfArgumentParser(ExportArguments), argv if argv is not None else sys.argv[1:])
     return main(args)
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from transformers import (
     set_seed,
 )
 
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.data.text import block_tensor, load_text, load_tokenizer, resolve_text_files, tokenize_and_group
 from hf_decision.resources import shared_path
@@ -207,6 +208,9 @@ def main(script_args: PretrainArguments, training_args: TrainingArguments) -> di
 def cli(argv: list[str] | None = None) -> dict[str, Any]:
     parser = HfArgumentParser((PretrainArguments, PretrainTrainingArguments))
     return main(*parse_with_config(parser, sys.argv[1:] if argv is None else argv))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

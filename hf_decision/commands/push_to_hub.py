@@ -25,6 +25,7 @@ from transformers import AutoModel, HfArgumentParser
 
 import hf_decision  # noqa: F401  (registers the hf_decision model types with AutoModel)
 from hf_decision.cards import per_target_results, results_table
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.evaluation import evaluate
 from hf_decision.hub import push_agent_to_hub, save_agent_folder
@@ -100,6 +101,14 @@ def main(args: PushArguments) -> dict:
     if offline and not args.local_dir:  # fail before evaluating or recording anything
         raise OSError(offline_push_hint(args))
     model_dir = Path(args.model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"--model_dir {model_dir}: no such folder (looked in {Path.cwd()})")
+    if not (model_dir / "config.json").is_file():
+        held = sorted(p.name for p in model_dir.iterdir())
+        raise FileNotFoundError(
+            f"--model_dir {model_dir} has no config.json, so it holds no trained model (it holds {held}); pass the "
+            "training run's output_dir once training has saved the final model there"
+        )
     model = AutoModel.from_pretrained(model_dir)  # a LoRA adapter folder loads onto the backbone its config names
     if args.merge_lora:
         if not hasattr(model, "peft_config"):
@@ -207,6 +216,9 @@ def _step(name: str) -> int:
 def cli(argv: list[str] | None = None) -> dict:
     (args,) = parse_with_config(HfArgumentParser(PushArguments), argv if argv is not None else sys.argv[1:])
     return main(args)
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

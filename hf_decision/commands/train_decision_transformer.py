@@ -21,6 +21,7 @@ from pathlib import Path
 import gymnasium as gym
 from transformers import HfArgumentParser, set_seed
 
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.data import TrajectoryStore, load_trajectories
 from hf_decision.evaluation import evaluate
@@ -38,6 +39,13 @@ class ScriptArguments:
     )
     dataset_config: str | None = field(default=None, metadata={"help": "Hub configuration (e.g. hopper-medium-v2)."})
     dataset_split: str = field(default="train", metadata={"help": "Split of the trajectory dataset."})
+    action_space: str | None = field(
+        default=None,
+        metadata={
+            "help": "'discrete' or 'continuous' actions; default: inferred (integer [T] actions are discrete). Set "
+            "'discrete' for discrete actions stored as floats."
+        },
+    )
     env_id: str | None = field(
         default=None, metadata={"help": "Gymnasium id of the environment, stored in the model."}
     )
@@ -127,7 +135,10 @@ def main(script_args: ScriptArguments, model_args: ModelArguments, training_args
         raise ValueError("--merge_lora needs LoRA training (--lora_r > 0)")
     set_seed(training_args.seed)
     dataset = load_trajectories(
-        script_args.dataset_name_or_path, config=script_args.dataset_config, split=script_args.dataset_split
+        script_args.dataset_name_or_path,
+        config=script_args.dataset_config,
+        split=script_args.dataset_split,
+        action_space=script_args.action_space,
     )
     store = TrajectoryStore.from_dataset(dataset)
     model = build_model(model_args, dataset_info(store, script_args.env_id, model_args.max_ep_len))
@@ -188,6 +199,9 @@ def save_trained_model(trainer: DecisionTransformerTrainer, output: Path, merge:
 def cli(argv: list[str] | None = None):
     parser = HfArgumentParser((ScriptArguments, ModelArguments, DecisionTransformerTrainingConfig))
     return main(*parse_with_config(parser, argv if argv is not None else sys.argv[1:]))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 from transformers import HfArgumentParser, set_seed
 
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.commands.train_baseline import MLPArguments, finish
 from hf_decision.data import TrajectoryStore, load_trajectories
@@ -64,6 +65,9 @@ def main(script_args: ScriptArguments, mlp_args: MLPArguments, training_args: DQ
 def cli(argv: list[str] | None = None):
     parser = HfArgumentParser((ScriptArguments, MLPArguments, DQNConfig))
     return main(*parse_with_config(parser, argv if argv is not None else sys.argv[1:]))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 from transformers import HfArgumentParser, set_seed
 
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.commands.train_baseline import MLPArguments, finish
 from hf_decision.models import PolicyConfig, PolicyModel
@@ -52,6 +53,9 @@ def main(script_args: ScriptArguments, policy_args: PolicyArguments, training_ar
 def cli(argv: list[str] | None = None):
     parser = HfArgumentParser((ScriptArguments, PolicyArguments, ReinforceConfig))
     return main(*parse_with_config(parser, argv if argv is not None else sys.argv[1:]))
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

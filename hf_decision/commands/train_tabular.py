@@ -24,6 +24,7 @@ from gymnasium.spaces import Discrete
 from transformers import HfArgumentParser
 
 from hf_decision.collection import collect
+from hf_decision.commands import console_script
 from hf_decision.commands.parsing import parse_with_config
 from hf_decision.data import load_trajectories
 from hf_decision.tabular import (
@@ -213,6 +214,9 @@ def main(args: TabularArguments) -> dict:
 def cli(argv: Sequence[str] | None = None) -> dict:
     (args,) = parse_with_config(HfArgumentParser(TabularArguments), list(sys.argv[1:] if argv is None else argv))
     return main(args)
+
+
+run = console_script(cli)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ from os import PathLike
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+from datasets.exceptions import DatasetNotFoundError
 
 from hf_decision.data.schema import dataset_from_flat
 from hf_decision.data.validation import canonicalize
@@ -51,7 +54,8 @@ def load_trajectories(
 
     Raises:
         ValueError: for data that does not fit the schema, naming the episode and the column.
-        FileNotFoundError: for a local path that does not exist.
+        FileNotFoundError: for a local path that does not exist (or a name that is neither a local path nor a
+            readable Hub dataset).
     """
     dataset = _read(source, config=config, split=split, revision=revision)
     return canonicalize(
@@ -87,13 +91,28 @@ def _read(source, *, config, split, revision) -> Dataset:
     in_local_folder = len(path.parts) > 1 and path.parent.is_dir()
     if isinstance(source, PathLike) or looks_local or in_local_folder:
         raise FileNotFoundError(f"no such file or folder: {text} (looked in {Path.cwd()})")
-    return read_hub(text, config=config, split=split, revision=revision)
+    try:
+        return read_hub(text, config=config, split=split, revision=revision)
+    except (ConnectionError, FileNotFoundError, DatasetNotFoundError) as error:
+        raise FileNotFoundError(
+            f"{text} is not a local file or folder (looked in {Path.cwd()}), and reading it as a Hub dataset id "
+            f"failed: {error}"
+        ) from error
 
 
 def _read_parquet(files: list[Path]) -> Dataset:
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise FileNotFoundError(f"no such parquet file: {missing[0]}")
+    rows = 0
+    for file in files:  # the footer names the file at fault, where `datasets` would not
+        try:
+            rows += pq.read_metadata(file).num_rows
+        except (pa.ArrowException, OSError) as error:
+            raise ValueError(f"{file} is not a readable parquet file (truncated or corrupted?): {error}") from error
+    if rows == 0:
+        where = files[0] if len(files) == 1 else f"the {len(files)} parquet files {[str(f) for f in files]}"
+        raise ValueError(f"{where} hold 0 rows: no episode to load")
     return load_dataset("parquet", data_files=[str(f) for f in files], split="train")
 
 

@@ -52,7 +52,11 @@ class TrajectoryStore:
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, gamma: float = 1.0) -> TrajectoryStore:
-        """Flatten a canonical dataset (see `load_trajectories`) once; returns-to-go are added when missing."""
+        """Flatten a canonical dataset (see `load_trajectories`) once; returns-to-go are added when missing.
+
+        Raises:
+            ValueError: naming the episode and step, where a return-to-go is not finite.
+        """
         if "returns_to_go" not in dataset.column_names or gamma != 1.0:
             dataset = add_returns_to_go(dataset.select_columns(list(COLUMNS)), gamma=gamma)
         if dataset._indices is not None:
@@ -61,7 +65,7 @@ class TrajectoryStore:
         starts = np.cumsum(lengths) - lengths
         flat = {name: _flat_column(dataset, name) for name in (*COLUMNS, "returns_to_go", "timesteps")}
         actions = flat["actions"]
-        return cls(
+        store = cls(
             observations=torch.from_numpy(flat["observations"].astype(np.float32)),
             actions=torch.from_numpy(actions.astype(np.int64 if actions.ndim == 1 else np.float32)),
             rewards=torch.from_numpy(flat["rewards"].astype(np.float32)),
@@ -77,6 +81,19 @@ class TrajectoryStore:
             episode_of_step=torch.from_numpy(np.repeat(np.arange(len(lengths)), lengths)),
             gamma=gamma,
         )
+        store._require_finite_returns()
+        return store
+
+    def _require_finite_returns(self) -> None:
+        """Returns-to-go out of float32's range (rewards near 1e38) would train on inf/NaN and store inf targets."""
+        bad = torch.nonzero(~torch.isfinite(self.returns_to_go)).flatten()
+        if len(bad):
+            step = int(bad[0])
+            raise ValueError(
+                f"episode {int(self.episode_of_step[step])}: the returns-to-go are {self.returns_to_go[step].item()} "
+                f"at step {int(self.timesteps[step])}: the rewards (or their sum) are beyond float32's range; scale "
+                "them down"
+            )
 
     @property
     def num_steps(self) -> int:

@@ -45,8 +45,10 @@ def canonicalize(
 
     Raises:
         ValueError: naming the episode index and the column, for a missing column, an empty dataset or episode,
-            per-episode lengths that differ between columns, a wrong rank or dtype, NaN/inf, a state or action size
-            mismatch, a discrete action out of range, or an episode longer than `max_ep_len`.
+            per-episode lengths that differ between columns, a wrong rank or dtype, NaN/inf, rewards or
+            returns-to-go beyond float32's range, a terminal or timeout flag before an episode's last step (or both
+            on one step), a state or action size mismatch, a discrete action out of range, or an episode longer
+            than `max_ep_len`.
     """
     if len(dataset) == 0:
         raise ValueError("the dataset is empty: it holds no episode")
@@ -85,6 +87,7 @@ def canonicalize(
     _require_rank(rewards, 1)
     _require_kind(rewards, ("float", "int"))
     _require_finite(rewards, lengths, rewards.values)
+    _require_float32_returns(rewards, lengths)
     flags = {}
     for name in ("terminals", "timeouts"):
         if name in columns:
@@ -93,6 +96,7 @@ def canonicalize(
             flags[name] = columns[name].values.astype(bool)
         else:
             flags[name] = np.zeros(len(rewards.values), dtype=bool)
+    _require_consistent_flags(flags["terminals"], flags["timeouts"], lengths)
 
     actions = _actions(columns["actions"], lengths, act_dim, action_space)
     return dataset_from_flat(
@@ -175,6 +179,58 @@ def _require_finite(column: _Column, lengths: np.ndarray, values: np.ndarray) ->
         raise ValueError(f"episode {e}: column {column.name!r} holds a non-finite value (NaN/inf) at step {t}")
 
 
+def _step_of(index: int, lengths: np.ndarray) -> tuple[int, int]:
+    """(episode, step within it) of flat step `index`."""
+    e = _episode_of(index, lengths)
+    return e, index - int(np.sum(lengths[:e]))
+
+
+def _require_float32_returns(column: _Column, lengths: np.ndarray) -> None:
+    """Rewards, and the returns-to-go summed from them, must fit float32 (the store's dtype): 1e38 per step, or
+    1e39 in a float64 column, would become inf or NaN returns-to-go and targets."""
+    limit = float(np.finfo(np.float32).max)
+    rewards = column.values.astype(np.float64)
+    too_large = np.flatnonzero(np.abs(rewards) > limit)
+    if too_large.size:
+        e, t = _step_of(int(too_large[0]), lengths)
+        raise ValueError(
+            f"episode {e}: column 'rewards' holds {rewards[too_large[0]]:.3g} at step {t}, beyond float32's range "
+            f"(±{limit:.3g}); scale the rewards down"
+        )
+    cumulative = np.cumsum(rewards)
+    ends = np.repeat(np.cumsum(lengths) - 1, lengths)
+    returns_to_go = cumulative[ends] - cumulative + rewards  # Σ_{t' >= t} r_t' within the episode
+    too_large = np.flatnonzero(~(np.abs(returns_to_go) <= limit))
+    if too_large.size:
+        e, t = _step_of(int(too_large[0]), lengths)
+        raise ValueError(
+            f"episode {e}: the returns-to-go of column 'rewards' reach {returns_to_go[too_large[0]]:.3g} at step {t}, "
+            f"beyond float32's range (±{limit:.3g}); scale the rewards down"
+        )
+
+
+def _require_consistent_flags(terminals: np.ndarray, timeouts: np.ndarray, lengths: np.ndarray) -> None:
+    """An episode ends once, at its last step: a terminal or timeout flag elsewhere would be summed across in the
+    returns-to-go, and a step cannot both terminate and be truncated."""
+    last = np.zeros(len(terminals), dtype=bool)
+    last[np.cumsum(lengths) - 1] = True
+    for name, flags in (("terminals", terminals), ("timeouts", timeouts)):
+        early = np.flatnonzero(flags & ~last)
+        if early.size:
+            e, t = _step_of(int(early[0]), lengths)
+            raise ValueError(
+                f"episode {e}: column {name!r} is True at step {t} of {lengths[e]}: only an episode's last step may "
+                "end it (split the episode after that step, or clear the flag)"
+            )
+    both = np.flatnonzero(terminals & timeouts)
+    if both.size:
+        e, t = _step_of(int(both[0]), lengths)
+        raise ValueError(
+            f"episode {e}: step {t} is flagged both in column 'terminals' and in 'timeouts'; an episode ends one way "
+            "(a step where the env terminated is terminal: clear its timeout)"
+        )
+
+
 def _vector_values(column: _Column, dim_name: str, expected: int | None) -> np.ndarray:
     _require_rank(column, 2)
     size = column.values.shape[1]
@@ -187,6 +243,12 @@ def _actions(column: _Column, lengths: np.ndarray, act_dim: int | None, action_s
     values = column.values
     if action_space is None:
         action_space = "discrete" if values.ndim == 1 and values.dtype.kind in "iub" else "continuous"
+        if values.ndim == 1 and action_space == "continuous":
+            raise ValueError(
+                f"column 'actions' holds one {values.dtype} per step ([T]): continuous actions must be [T, act_dim] "
+                "per episode. For discrete actions stored as floats, pass action_space='discrete' "
+                "(--action_space discrete)"
+            )
     if action_space == "continuous":
         _require_kind(column, ("float", "int"))
         actions = _vector_values(column, "act_dim", act_dim)
@@ -204,12 +266,13 @@ def _actions(column: _Column, lengths: np.ndarray, act_dim: int | None, action_s
             f"episode {_episode_of(step, lengths)}: column 'actions' must hold integer action indices for a "
             f"discrete action space, got {values[step]}"
         )
-    values = values.astype(np.int64)
-    high = act_dim if act_dim is not None else np.iinfo(np.int64).max
-    bad = np.flatnonzero((values < 0) | (values >= high))
+    high = act_dim if act_dim is not None else np.iinfo(np.int64).max + 1
+    bad = np.flatnonzero((values < 0) | (values >= high))  # in the column's own dtype: a uint64 stays positive
     if bad.size:
+        expected = f"out of range [0, {act_dim})" if act_dim is not None else "a discrete action index must be >= 0"
+        if act_dim is None and values[bad[0]] >= 0:
+            expected = "beyond int64's range"
         raise ValueError(
-            f"episode {_episode_of(bad[0], lengths)}: column 'actions' holds action {values[bad[0]]}, "
-            f"out of range [0, {act_dim})"
+            f"episode {_episode_of(bad[0], lengths)}: column 'actions' holds action {values[bad[0]]}, {expected}"
         )
-    return values
+    return values.astype(np.int64)

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from transformers import PretrainedConfig
+from transformers import PreTrainedConfig
 
 from hf_decision.agents.base import Agent
 from hf_decision.agents.context import DecisionContext
@@ -57,7 +57,7 @@ class OnnxAgent(Agent):
         providers: onnxruntime execution providers; default: CPU.
     """
 
-    config_class: ClassVar[type[PretrainedConfig]]
+    config_class: ClassVar[type[PreTrainedConfig]]
     output_name: ClassVar[str]
 
     def __init__(
@@ -106,9 +106,9 @@ class OnnxAgent(Agent):
 
     def act(self, observations: np.ndarray | torch.Tensor, last_reward: float | None = None) -> np.ndarray:
         """Actions for `[num_envs, state_dim]` observations (or one `[state_dim]` observation)."""
-        obs = np.asarray(observations, dtype=np.float32)
-        actions = self._actions(self.run(observations=obs.reshape(-1, obs.shape[-1])))
-        return actions[0] if obs.ndim == 1 else actions
+        obs, unbatched = self.check_observations(observations, self.config.state_dim)
+        actions = self._actions(self.run(observations=obs))
+        return actions[0] if unbatched else actions
 
     def _actions(self, output: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -163,10 +163,11 @@ class OnnxDecisionTransformerAgent(OnnxAgent):
         """Actions for the current observations (`[num_envs, state_dim]`, or `[state_dim]` with one environment)."""
         if last_reward is not None:
             self.observe(np.asarray(last_reward, dtype=np.float32).reshape(self.num_envs))
-        inputs = self.context.add_observations(observations)
+        obs, unbatched = self.check_observations(observations, self.config.state_dim)
+        inputs = self.context.add_observations(obs)
         action_preds = self.run(**{name: tensor.numpy() for name, tensor in inputs.items()})[:, -1]
         actions = self.context.add_actions(torch.from_numpy(action_preds))
-        return actions[0] if np.ndim(observations) == 1 else actions
+        return actions[0] if unbatched else actions
 
     def observe(self, rewards: np.ndarray | Sequence[float], dones: np.ndarray | Sequence[bool] | None = None) -> None:
         """Account for the rewards of the last actions; environments flagged done start a new episode next."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig
+from transformers import PreTrainedConfig
 from transformers import initialization as init
 
 from hf_decision.models.base import HFDecisionPreTrainedModel
@@ -34,27 +34,29 @@ def init_linear(module: nn.Linear) -> None:
         init.uniform_(module.bias, -bound, bound)
 
 
-class MLPConfigMixin:
+class MLPConfig(PreTrainedConfig):
     """The fields every MLP model config has (`state_dim`, `hidden_sizes`, `activation`, `state_mean`, `state_std`,
-    `env_id`) and their checks."""
+    `env_id`) and their checks; `QNetworkConfig` and `PolicyConfig` add theirs. Written as `DecisionTransformerConfig`
+    is, in transformers' dataclass style: fields with defaults, normalization in `__post_init__`, then `check()`."""
 
-    def set_mlp_fields(
-        self,
-        state_dim: int,
-        hidden_sizes: Sequence[int],
-        activation: str,
-        state_mean: Sequence[float] | None,
-        state_std: Sequence[float] | None,
-        env_id: str | None,
-    ) -> None:
-        self.state_dim = state_dim
-        self.hidden_sizes = [int(size) for size in hidden_sizes]
-        self.activation = activation
-        self.state_mean = None if state_mean is None else [float(x) for x in state_mean]
-        self.state_std = None if state_std is None else [float(x) for x in state_std]
-        self.env_id = env_id
+    state_dim: int = 4
+    hidden_sizes: list[int] | tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    state_mean: list[float] | None = None
+    state_std: list[float] | None = None
+    env_id: str | None = None
 
-    def check_mlp_fields(self: PretrainedConfig) -> None:
+    def __post_init__(self, **kwargs):
+        self.hidden_sizes = [int(size) for size in self.hidden_sizes]
+        for name in ("state_mean", "state_std"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, [float(x) for x in (value.tolist() if hasattr(value, "tolist") else value)])
+        super().__post_init__(**kwargs)
+        self.check()
+
+    def check(self) -> None:
+        """Raise a ValueError naming the first invalid field. Called on construction and on loading."""
         if self.state_dim < 1:
             raise ValueError(f"state_dim must be >= 1, got {self.state_dim}")
         if any(int(size) < 1 for size in self.hidden_sizes):
@@ -75,14 +77,14 @@ class ObservationNormalizer(nn.Module):
     The statistics are buffers rebuilt from the config, not weights: `config.json` is where they travel.
     """
 
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: PreTrainedConfig):
         super().__init__()
         self.register_buffer("mean", torch.zeros(config.state_dim), persistent=False)
         self.register_buffer("std", torch.ones(config.state_dim), persistent=False)
         self.set_statistics(config)
 
     @torch.no_grad()
-    def set_statistics(self, config: PretrainedConfig) -> None:
+    def set_statistics(self, config: PreTrainedConfig) -> None:
         """Copy the config's `state_mean` / `state_std` (zeros / ones when unset) into the buffers.
 
         Called at construction and by the models' `_init_weights`, since `from_pretrained` builds models on the meta
@@ -108,7 +110,7 @@ class MLPPreTrainedModel(HFDecisionPreTrainedModel):
 
     main_input_name = "observations"
 
-    def __init__(self, config: PretrainedConfig):
+    def __init__(self, config: PreTrainedConfig):
         super().__init__(config)
         self.normalize = ObservationNormalizer(config)
         self.body = build_mlp(config.state_dim, config.hidden_sizes, config.activation)

@@ -17,6 +17,9 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoin
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, WEIGHTS_INDEX_NAME, WEIGHTS_NAME
 
 from hf_decision.models.base import UnsafeCheckpointError
+from hf_decision.trainers.preemption import SaveOnSigterm
+from hf_decision.trainers.resume import verify_checkpoint
+from hf_decision.trainers.run_lock import RunLock, RunLockError, acquire_run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,16 @@ class RLTrainer(Trainer):
     - **Resume reads no pickle weights.** A checkpoint whose model weights are only `pytorch_model.bin` is refused.
       (transformers reads `optimizer.pt`, `scheduler.pt` and `rng_state*.pth` with `torch.load(weights_only=True)`,
       a restricted unpickler that builds only tensors and plain containers.)
+    - **One run per `output_dir`.** `train` holds an exclusive lock file in `output_dir` (see `run_lock`); a second
+      run on the same folder raises `RunLockError` naming the first. A lock whose process is dead on this host is
+      taken over; `args.take_over_lock` takes over any.
+    - **Resume restores all or refuses.** Before resuming, `verify_checkpoint` (see `resume`) checks that the
+      checkpoint holds readable weights that fit the model (names, shapes, finite values), trainer state, optimizer,
+      scheduler and RNG state, and raises `CheckpointError` naming the file or tensor otherwise
+      (`args.resume_incomplete` lets missing optimizer/scheduler/RNG state restart fresh, with a warning). A
+      checkpoint already at `max_steps` is refused: the run is finished.
+    - **Preemption.** On SIGTERM (`args.save_on_sigterm`, default on) the step in progress ends with a checkpoint,
+      then training stops and the signal is delivered again (see `preemption`).
     """
 
     # compute_loss returns a per-batch mean: the Trainer divides it by the gradient accumulation steps.
@@ -244,15 +257,67 @@ class RLTrainer(Trainer):
             self.state.save_to_json(os.path.join(written, TRAINER_STATE_NAME))
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
-        if resume_from_checkpoint:
-            folder = resume_from_checkpoint
-            if folder is True:
-                folder = get_last_checkpoint(self.args.output_dir)
-                if folder is None:
-                    raise ValueError(f"resume_from_checkpoint=True but {self.args.output_dir} has no checkpoint")
-            _refuse_pickle_weights(folder)
-            self.load_extra_state(folder)
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        """transformers' `train`, holding the lock on `output_dir` throughout (see `run_lock`), and, when resuming,
+        after `verify_checkpoint` has found the checkpoint complete and fitting the model (see `resume`)."""
+        lock = self._lock_output_dir()
+        sigterm = SaveOnSigterm(self)
+        catching = getattr(self.args, "save_on_sigterm", True) and sigterm.install()
+        try:
+            if catching:
+                self.add_callback(sigterm)
+            if resume_from_checkpoint:
+                folder = resume_from_checkpoint
+                if folder is True:
+                    folder = get_last_checkpoint(self.args.output_dir)
+                    if folder is None:
+                        raise ValueError(f"resume_from_checkpoint=True but {self.args.output_dir} has no checkpoint")
+                _refuse_pickle_weights(folder)
+                self._verify_resumable(folder)
+                self.load_extra_state(folder)
+            output = super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        finally:
+            if catching:
+                self.remove_callback(sigterm)
+                sigterm.uninstall()
+            if lock is not None:
+                lock.release()
+        if sigterm.received:  # checkpointed and stopped: now end as SIGTERM asked (or run the caller's handler)
+            sigterm.resend()
+        return output
+
+    def _lock_output_dir(self) -> RunLock | None:
+        """Lock `output_dir` on the process that saves; with several processes, all raise when it fails."""
+        lock, error = None, None
+        if self.args.should_save:
+            try:
+                lock = acquire_run_lock(self.args.output_dir, take_over=getattr(self.args, "take_over_lock", False))
+            except RunLockError as raised:
+                error = raised
+        if self.accelerator.num_processes > 1:
+            failed = self.accelerator.gather(torch.tensor([int(error is not None)], device=self.args.device)).any()
+            if failed and error is None:
+                if lock is not None:
+                    lock.release()
+                error = RunLockError(f"another process of this run could not lock {self.args.output_dir}")
+        if error is not None:
+            raise error
+        return lock
+
+    def _verify_resumable(self, folder: str) -> None:
+        """`verify_checkpoint`, and refuse a checkpoint of a run that already reached `max_steps`."""
+        state = verify_checkpoint(
+            folder,
+            self.model,
+            world_size=self.args.world_size,
+            process_index=self.args.process_index,
+            training_state=not (self.is_deepspeed_enabled or self.is_fsdp_enabled),
+            allow_incomplete=getattr(self.args, "resume_incomplete", False),
+        )
+        if 0 < self.args.max_steps <= state["global_step"]:
+            raise ValueError(
+                f"{folder} is at step {state['global_step']} and max_steps={self.args.max_steps}: the run is "
+                "finished, there is nothing to resume. Raise max_steps to train further."
+            )
 
     def create_optimizer(self, model=None) -> torch.optim.Optimizer:
         if self.optimizer is None:

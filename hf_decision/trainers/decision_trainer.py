@@ -61,6 +61,7 @@ class DecisionTransformerTrainer(RLTrainer):
         self.dataset_statistics = store.statistics()
         if store.state_dim != config.state_dim:
             raise ValueError(f"the dataset has state_dim={store.state_dim} but the model config {config.state_dim}")
+        _require_actions_fit(store, config)
         if config.state_mean is None and config.state_std is None:
             config.state_mean = self.dataset_statistics["state_mean"]
             config.state_std = self.dataset_statistics["state_std"]
@@ -175,6 +176,27 @@ class DecisionTransformerTrainer(RLTrainer):
                 self.language_batches.load_state_dict(json.load(f))
         else:
             logger.warning("%s has no %s: the text restarts from its beginning", folder, LANGUAGE_STATE_FILE)
+
+
+def _require_actions_fit(store: TrajectoryStore, config) -> None:
+    """The dataset's actions must be of the model's kind, and fit its `act_dim`."""
+    kind = "discrete" if store.discrete else "continuous"
+    if kind != config.action_space:
+        hint = (
+            " (discrete actions stored as floats? load them with action_space='discrete')"
+            if kind == "continuous"
+            else ""
+        )
+        raise ValueError(
+            f"the dataset's actions are {kind}{hint} but the model config's action_space is {config.action_space!r}"
+        )
+    if store.discrete and store.act_dim > config.act_dim:
+        raise ValueError(
+            f"the dataset holds discrete action {store.act_dim - 1} but the model config has act_dim={config.act_dim} "
+            f"(actions 0..{config.act_dim - 1})"
+        )
+    if not store.discrete and store.act_dim != config.act_dim:
+        raise ValueError(f"the dataset has act_dim={store.act_dim} but the model config {config.act_dim}")
 
 
 __all__ = ["DecisionTransformerTrainer", "DecisionTransformerTrainingConfig"]

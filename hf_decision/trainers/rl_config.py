@@ -31,6 +31,29 @@ class RLTrainingConfig(TrainingArguments):
             "of skipped batches as `nonfinite_skipped`."
         },
     )
+    take_over_lock: bool = field(
+        default=False,
+        metadata={
+            "help": "Take over the lock file another run left in output_dir (`.hf_decision-run.lock`). A lock of a "
+            "dead process on this host is taken over anyway; use this for a run that died on another host, once "
+            "you know it is gone: two live runs in one output_dir overwrite each other's checkpoints."
+        },
+    )
+    resume_incomplete: bool = field(
+        default=False,
+        metadata={
+            "help": "Resume from a checkpoint that lacks optimizer.pt, scheduler.pt or rng_state*.pth, with fresh "
+            "state for what is missing (a warning names it). Default: refuse such a checkpoint, which cannot "
+            "continue the run as it was."
+        },
+    )
+    save_on_sigterm: bool = field(
+        default=True,
+        metadata={
+            "help": "On SIGTERM (a preempted cluster job), save a checkpoint at the end of the optimizer step in "
+            "progress, stop, then let the signal end the process. Only where training runs in the main thread."
+        },
+    )
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Kept False: batches are built by hf_decision, not from dataset columns."}
     )
@@ -50,6 +73,11 @@ class RLTrainingConfig(TrainingArguments):
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.nonfinite_loss not in ("raise", "skip"):
             raise ValueError(f"nonfinite_loss must be 'raise' or 'skip', got {self.nonfinite_loss!r}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(
+                f"max_steps must be >= 1 (optimizer steps), or -1 to train num_train_epochs epochs; got "
+                f"{self.max_steps}"
+            )
         if self.eval_env_steps < 0:
             raise ValueError(f"eval_env_steps must be >= 0, got {self.eval_env_steps}")
         warmup = self.get_warmup_steps(self.max_steps) if self.max_steps > 0 else 0

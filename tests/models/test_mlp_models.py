@@ -105,3 +105,23 @@ def test_auto_classes_resolve_the_namespaced_model_types():
 def test_wrong_observation_size_is_named():
     with pytest.raises(ValueError, match="expected state_dim=2"):
         QNetworkModel(QNetworkConfig(state_dim=2))(torch.zeros(1, 3))
+
+
+@pytest.mark.parametrize("config_class", [QNetworkConfig, PolicyConfig])
+def test_mlp_configs_are_written_as_the_dt_config_is(config_class):
+    """One config style for the three model configs: transformers' dataclass fields with defaults, checks on
+    construction, the shared MLP fields declared once."""
+    from dataclasses import fields, is_dataclass
+
+    from hf_decision.models import DecisionTransformerConfig
+    from hf_decision.models.mlp import MLPConfig
+
+    names = {field.name for field in fields(config_class)}
+    assert {"state_dim", "act_dim", "hidden_sizes", "activation", "state_mean", "state_std", "env_id"} <= names
+    assert (
+        issubclass(config_class, MLPConfig) and is_dataclass(config_class) and is_dataclass(DecisionTransformerConfig)
+    )
+    config = config_class(state_dim=2, hidden_sizes=(3,), state_mean=torch.tensor([1.0, 2.0]), state_std=[1, 4])
+    assert config.hidden_sizes == [3] and config.state_mean == [1.0, 2.0] and config.state_std == [1.0, 4.0]
+    with pytest.raises(ValueError, match="state_std has 1 entries, expected state_dim=2"):
+        config_class(state_dim=2, state_std=[1.0])

@@ -7,8 +7,6 @@ exception type and a regular expression on the message (the episode, column, fie
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -25,6 +23,8 @@ from hf_decision.models.base import CheckpointError, UnsafeCheckpointError
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
 from tests.conftest import random_window, tiny_dt_config
 from tests.data.conftest import table_dataset as episodes
+from tests.reliability import bad_agents, bad_data, bad_runs
+from tests.reliability.cases import Case
 from tests.trainers.tasks import two_behaviour_dataset
 
 
@@ -100,13 +100,6 @@ def resume_from_pickle_checkpoint(tmp_path: Path):
     model = DecisionTransformerModel(tiny_dt_config(state_dim=2, act_dim=1, max_ep_len=8))
     trainer = DecisionTransformerTrainer(model, training_config(output_dir=str(tmp_path)), two_behaviour_dataset())
     return trainer.train(resume_from_checkpoint=str(pickle_checkpoint(tmp_path)))
-
-
-@dataclass
-class Case:
-    call: Callable[[Path], object]
-    error: type[Exception]
-    match: str
 
 
 CASES = {
@@ -267,6 +260,9 @@ CASES = {
         UnsafeCheckpointError,
         r"pytorch_model\.bin is a pickle checkpoint .* resumes from safetensors weights only",
     ),
+    **bad_data.CASES,
+    **bad_runs.CASES,
+    **bad_agents.CASES,
 }
 
 

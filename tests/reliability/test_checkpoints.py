@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModel, TrainerCallback
+from transformers import AutoModel, TrainerCallback, modeling_utils
 from transformers.trainer_utils import get_last_checkpoint
 
 from hf_decision import DecisionTransformerModel
 from hf_decision.models.base import UnsafeCheckpointError
 from hf_decision.trainers.decision_trainer import LANGUAGE_STATE_FILE
 from tests.conftest import random_window, tiny_dt_config
-from tests.trainers.test_decision_trainer import FixedText, make_trainer
+from tests.reliability.bad_runs import checkpoint, tiny_trainer
+from tests.trainers.tasks import FixedText, make_trainer
 
 
 def pickle_checkpoint(folder):
@@ -121,3 +124,70 @@ def test_the_best_checkpoint_is_recorded_at_its_final_path(tmp_path):
     assert trainer.state.best_model_checkpoint == best
     saved = json.loads((tmp_path / "checkpoint-3" / "trainer_state.json").read_text())
     assert saved["best_model_checkpoint"] == best
+
+
+def test_resume_incomplete_goes_on_with_fresh_state_for_what_is_missing(tmp_path, caplog):
+    folder = checkpoint(tmp_path, "optimizer.pt", "rng_state.pth")
+    trainer = tiny_trainer(tmp_path / "resumed", max_steps=3, resume_incomplete=True)
+    with caplog.at_level("WARNING", logger="hf_decision.trainers.resume"):
+        trainer.train(resume_from_checkpoint=str(folder))
+    assert trainer.state.global_step == 3
+    assert "without optimizer.pt, rng_state.pth: fresh optimizer state" in caplog.text
+
+
+def test_a_save_that_fails_on_a_full_disk_leaves_the_previous_save_whole(tmp_path, monkeypatch):
+    """The final `save_pretrained` over an earlier one dies writing the weights: the folder still loads as the
+    earlier model, config and weights together (not the new config over the old weights)."""
+    torch.manual_seed(0)
+    old = DecisionTransformerModel(tiny_dt_config(state_mean=[0.0] * 4)).eval()
+    old.save_pretrained(tmp_path)
+    new = DecisionTransformerModel(tiny_dt_config(state_mean=[1.0] * 4))
+    save_file = modeling_utils.safe_save_file
+
+    def disk_full(tensors, filename, metadata=None):
+        save_file(dict(list(tensors.items())[:2]), filename, metadata=metadata)  # part of it, then no space
+        raise OSError(errno.ENOSPC, "No space left on device", filename)
+
+    monkeypatch.setattr(modeling_utils, "safe_save_file", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        new.save_pretrained(tmp_path)
+    loaded = DecisionTransformerModel.from_pretrained(tmp_path)
+    assert loaded.config.state_mean == [0.0] * 4
+    batch = random_window(old.config)
+    assert torch.equal(loaded(**batch).action_preds, old(**batch).action_preds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]  # no staging left
+
+
+def test_a_save_over_an_earlier_one_replaces_it_and_keeps_other_files(tmp_path):
+    (tmp_path / "checkpoint-3").mkdir()
+    DecisionTransformerModel(tiny_dt_config(n_layer=1)).save_pretrained(tmp_path)
+    torch.manual_seed(1)
+    model = DecisionTransformerModel(tiny_dt_config()).eval()
+    model.save_pretrained(tmp_path)
+    loaded = DecisionTransformerModel.from_pretrained(tmp_path)
+    batch = random_window(model.config)
+    assert torch.equal(loaded(**batch).action_preds, model(**batch).action_preds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3", "config.json", "model.safetensors"]
+
+
+class SigtermAt(TrainerCallback):
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == 1:  # during optimizer step 2
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_saves_a_checkpoint_stops_then_delivers_the_signal(tmp_path):
+    delivered = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: delivered.append(signum))
+    try:
+        trainer = tiny_trainer(tmp_path, max_steps=6)  # save_strategy="no": the checkpoint is SIGTERM's
+        trainer.add_callback(SigtermAt())
+        trainer.train()
+        assert delivered == [signal.SIGTERM]  # to the handler that was there before training
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert trainer.state.global_step == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-2"]
+    resumed = tiny_trainer(tmp_path, max_steps=3)
+    resumed.train(resume_from_checkpoint=True)
+    assert resumed.state.global_step == 3

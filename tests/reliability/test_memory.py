@@ -12,7 +12,7 @@ import gc
 import torch
 from transformers import TrainerCallback
 
-from tests.trainers.test_decision_trainer import FixedText, make_trainer
+from tests.trainers.tasks import FixedText, make_trainer
 
 
 def live_tensors() -> int:

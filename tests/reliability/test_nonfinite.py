@@ -9,7 +9,7 @@ import torch
 from transformers import TrainerCallback
 
 from hf_decision.trainers.base import NonFiniteLossError
-from tests.trainers.test_decision_trainer import make_trainer
+from tests.trainers.tasks import make_trainer
 
 
 def poison_forward(trainer, call: int) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from tests.trainers.test_decision_trainer import make_trainer
+from tests.trainers.tasks import make_trainer
 
 
 class LossFile(TrainerCallback):

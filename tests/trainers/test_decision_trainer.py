@@ -6,52 +6,9 @@ from torch import nn
 
 from hf_decision import DecisionTransformerModel
 from hf_decision.evaluation import evaluate
-from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig, parameter_groups
+from hf_decision.trainers import parameter_groups
 from tests.conftest import tiny_dt_config
-from tests.trainers.tasks import ENV_ID, HORIZON, two_behaviour_dataset
-
-
-class FixedText:
-    """Language batches that always return the same ids; counts the draws, resumable like the real ones."""
-
-    def __init__(self, vocab_size=32, seed=0):
-        self.ids = torch.randint(0, vocab_size, (2, 6), generator=torch.Generator().manual_seed(seed))
-        self.draws = 0
-
-    def __next__(self):
-        self.draws += 1
-        return self.ids
-
-    def state_dict(self):
-        return {"draws": self.draws}
-
-    def load_state_dict(self, state):
-        self.draws = state["draws"]
-
-
-def make_trainer(tmp_path, lm_coef=0.0, language_batches=None, **overrides):
-    torch.manual_seed(0)
-    config = tiny_dt_config(
-        state_dim=2, act_dim=1, context_length=4, max_ep_len=HORIZON, env_id=ENV_ID, return_scale=HORIZON
-    )
-    model = DecisionTransformerModel(config)
-    kwargs = dict(
-        output_dir=str(tmp_path),
-        max_steps=5,
-        per_device_train_batch_size=16,
-        learning_rate=1e-3,
-        warmup_steps=0,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        lm_coef=lm_coef,
-        use_cpu=True,
-        seed=0,
-        disable_tqdm=True,
-    )
-    kwargs.update(overrides)
-    args = DecisionTransformerTrainingConfig(**kwargs)
-    return DecisionTransformerTrainer(model, args, two_behaviour_dataset(), language_batches=language_batches)
+from tests.trainers.tasks import ENV_ID, HORIZON, FixedText, make_trainer
 
 
 def needs_mujoco(**kwargs):

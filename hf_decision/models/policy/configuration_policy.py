@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from transformers import PretrainedConfig
-
-from hf_decision.models.mlp import MLPConfigMixin
+from hf_decision.models.mlp import MLPConfig
 
 ACTION_SPACES = ("discrete", "continuous")
 
 
-class PolicyConfig(MLPConfigMixin, PretrainedConfig):
+class PolicyConfig(MLPConfig):
     """An MLP policy `π_θ(a|s)`.
 
     Args:
@@ -27,31 +25,19 @@ class PolicyConfig(MLPConfigMixin, PretrainedConfig):
 
     model_type = "hf_decision_policy"
 
-    def __init__(
-        self,
-        state_dim: int = 4,
-        act_dim: int = 2,
-        action_space: str = "discrete",
-        hidden_sizes: list[int] | tuple[int, ...] = (64, 64),
-        activation: str = "tanh",
-        log_std_init: float = 0.0,
-        value_head: bool = False,
-        state_mean: list[float] | None = None,
-        state_std: list[float] | None = None,
-        env_id: str | None = None,
-        **kwargs,
-    ):
-        self.set_mlp_fields(state_dim, hidden_sizes, activation, state_mean, state_std, env_id)
-        self.act_dim = act_dim
-        self.action_space = action_space
-        self.log_std_init = float(log_std_init)
-        self.value_head = value_head
-        super().__init__(**kwargs)
-        self.check()
+    act_dim: int = 2
+    action_space: str = "discrete"
+    hidden_sizes: list[int] | tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    value_head: bool = False
+
+    def __post_init__(self, **kwargs):
+        self.log_std_init = float(self.log_std_init)
+        super().__post_init__(**kwargs)
 
     def check(self) -> None:
-        """Raise a ValueError naming the first invalid field."""
-        self.check_mlp_fields()
+        super().check()
         if self.action_space not in ACTION_SPACES:
             raise ValueError(f"action_space must be one of {ACTION_SPACES}, got {self.action_space!r}")
         minimum = 2 if self.action_space == "discrete" else 1

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from transformers import PretrainedConfig
-
-from hf_decision.models.mlp import MLPConfigMixin
+from hf_decision.models.mlp import MLPConfig
 
 
-class QNetworkConfig(MLPConfigMixin, PretrainedConfig):
+class QNetworkConfig(MLPConfig):
     """An MLP `Q_θ(s, ·)`: one output per discrete action.
 
     Args:
@@ -23,24 +21,16 @@ class QNetworkConfig(MLPConfigMixin, PretrainedConfig):
     model_type = "hf_decision_q_network"
     attribute_map = {"num_actions": "act_dim"}
 
-    def __init__(
-        self,
-        state_dim: int = 4,
-        act_dim: int = 2,
-        hidden_sizes: list[int] | tuple[int, ...] = (256, 256),
-        activation: str = "relu",
-        state_mean: list[float] | None = None,
-        state_std: list[float] | None = None,
-        env_id: str | None = None,
-        **kwargs,
-    ):
-        self.set_mlp_fields(state_dim, hidden_sizes, activation, state_mean, state_std, env_id)
-        self.act_dim = kwargs.pop("num_actions", act_dim)
-        super().__init__(**kwargs)
-        self.check()
+    act_dim: int = 2
+    hidden_sizes: list[int] | tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+
+    def __post_init__(self, **kwargs):
+        if "num_actions" in kwargs:  # a config saved before act_dim
+            self.act_dim = kwargs.pop("num_actions")
+        super().__post_init__(**kwargs)
 
     def check(self) -> None:
-        """Raise a ValueError naming the first invalid field."""
-        self.check_mlp_fields()
+        super().check()
         if self.act_dim < 2:
             raise ValueError(f"act_dim must be >= 2, got {self.act_dim}")
