@@ -26,6 +26,7 @@ from hf_decision.models.base import CheckpointError
 logger = logging.getLogger(__name__)
 
 TRAINER_STATE_NAME = "trainer_state.json"
+ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"  # what a LoRA (peft) model's checkpoints hold instead
 OPTIMIZER_NAME = "optimizer.pt"
 SCHEDULER_NAME = "scheduler.pt"
 
@@ -105,7 +106,13 @@ def _trainer_state(path: Path) -> dict:
     return state
 
 
-def _weight_files(path: Path) -> list[Path]:
+def _weight_files(path: Path, adapter: bool = False) -> list[Path]:
+    if adapter:
+        if not (path / ADAPTER_WEIGHTS_NAME).is_file():
+            raise CheckpointError(
+                f"cannot resume from {path}: {ADAPTER_WEIGHTS_NAME} is missing (the model to train has LoRA adapters)"
+            )
+        return [path / ADAPTER_WEIGHTS_NAME]
     if (path / SAFE_WEIGHTS_NAME).is_file():
         return [path / SAFE_WEIGHTS_NAME]
     index = path / SAFE_WEIGHTS_INDEX_NAME
@@ -125,7 +132,8 @@ def _check_weights(path: Path, model: nn.Module) -> None:
     """Names and shapes against `model`'s, and every floating-point tensor finite."""
     saved: dict[str, list[int]] = {}
     nonfinite: list[str] = []
-    for file in _weight_files(path):
+    adapter = hasattr(model, "peft_config")  # a LoRA model (peft): checkpoints hold its adapters and DT modules
+    for file in _weight_files(path, adapter):
         try:
             with safe_open(str(file), framework="pt") as f:
                 for key in f.keys():  # noqa: SIM118 (a safe_open handle is not a dict)
@@ -137,9 +145,16 @@ def _check_weights(path: Path, model: nn.Module) -> None:
             raise CheckpointError(
                 f"{file} is not a readable safetensors file (truncated or corrupted?): {error}"
             ) from error
-    expected = {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
+    if adapter:
+        # peft is the optional `lora` extra, present whenever a peft model exists
+        from peft import get_peft_model_state_dict
+
+        state = get_peft_model_state_dict(model)
+    else:
+        state = model.state_dict()
+    expected = {name: list(tensor.shape) for name, tensor in state.items()}
     aliases: dict[int, list[str]] = {}  # tied parameters are saved once, under one of their names
-    for name, tensor in model.state_dict().items():
+    for name, tensor in state.items():
         aliases.setdefault(tensor.data_ptr(), []).append(name)
     problems = [
         f"{key}: checkpoint {saved[key]} vs model {shape}"
@@ -148,7 +163,7 @@ def _check_weights(path: Path, model: nn.Module) -> None:
     ]
     problems += [
         f"{key}: missing from the checkpoint"
-        for key, tensor in sorted(model.state_dict().items())
+        for key, tensor in sorted(state.items())
         if not any(alias in saved for alias in aliases[tensor.data_ptr()])
     ]
     problems += [f"{key}: in the checkpoint but not in the model" for key in sorted(set(saved) - set(expected))]

@@ -111,3 +111,12 @@ def test_lora_training_resumes_from_a_checkpoint_as_if_uninterrupted(tmp_path):
     assert resumed.state.global_step == 4
     for (name, p), q in zip(resumed.model.named_parameters(), full.model.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6, msg=name)
+
+
+def test_resuming_a_lora_checkpoint_with_another_rank_is_refused(tmp_path):
+    from hf_decision.models.base import CheckpointError
+
+    lora_trainer(tmp_path, save_strategy="steps", save_steps=2, max_steps=2).train()
+    other = lora_trainer(tmp_path, lora_r=8)
+    with pytest.raises(CheckpointError, match=r"lora_A.weight: checkpoint \[4, 24\] vs model \[8, 24\]"):
+        other.train(resume_from_checkpoint=str(tmp_path / "run" / "checkpoint-2"))
