@@ -15,17 +15,15 @@ Conventions (the data collator and the evaluation loop follow the same ones):
 
 from __future__ import annotations
 
-import inspect
+import math
 from dataclasses import dataclass
 from os import PathLike
 
 import torch
 from torch import nn
 from transformers import GPT2Model
-from transformers.masking_utils import create_causal_mask
+from transformers import initialization as init
 from transformers.modeling_outputs import CausalLMOutput
-from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.models.gpt2.modeling_gpt2 import eager_attention_forward
 from transformers.utils import ModelOutput
 
 from hf_decision.models.base import HFDecisionPreTrainedModel
@@ -36,7 +34,8 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
 )
 from hf_decision.models.decision_transformer.conversion import convert_transformers_dt
 from hf_decision.models.decision_transformer.inputs import check_inputs
-from hf_decision.models.fast_dropout import FAST_DROPOUT_ATTENTION
+from hf_decision.models.decision_transformer.state_tokens import backbone_state_tokens, state_tokens_supported
+from hf_decision.models.decision_transformer.stochastic import bounded_log_std, stochastic_policy_loss
 from hf_decision.objectives import action_loss, causal_lm_loss
 from hf_decision.resources import local_backbone_hint
 
@@ -46,9 +45,15 @@ class DecisionTransformerOutput(ModelOutput):
     """Output of [`DecisionTransformerModel.forward`].
 
     Args:
-        loss: The action loss (masked MSE or cross-entropy), when `labels` were given.
+        loss: The action loss (masked MSE or cross-entropy; with `stochastic_policy`, NLL − λ·entropy + the
+            temperature's loss), when `labels` were given.
         lm_loss: The next-token loss of `lm_input_ids`, when they were given.
-        action_preds: `[B, K, act_dim]` predicted actions (continuous) or action logits (discrete).
+        action_preds: `[B, K, act_dim]` predicted actions (continuous; the mean `tanh(μ)` of a stochastic policy) or
+            action logits (discrete).
+        action_mean, action_log_std: `[B, K, act_dim]` μ (before any tanh) and log σ of a continuous stochastic
+            policy's Gaussian.
+        action_nll, action_entropy, temperature: with `stochastic_policy` and `labels`, the loss's parts (see
+            `hf_decision.objectives.online_decision_loss`).
         last_hidden_state: `[B, 3K, hidden_size]` the backbone's output for every token; `[B, K, hidden_size]` for
             the state tokens only when the forward ran with `state_tokens_only=True`.
         hidden_states: The backbone's per-layer hidden states, when `output_hidden_states=True`.
@@ -57,6 +62,11 @@ class DecisionTransformerOutput(ModelOutput):
     loss: torch.Tensor | None = None
     lm_loss: torch.Tensor | None = None
     action_preds: torch.Tensor | None = None
+    action_mean: torch.Tensor | None = None
+    action_log_std: torch.Tensor | None = None
+    action_nll: torch.Tensor | None = None
+    action_entropy: torch.Tensor | None = None
+    temperature: torch.Tensor | None = None
     last_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -97,7 +107,19 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         self.embed_ln = nn.LayerNorm(hidden)
         self.predict_action = nn.Linear(hidden, config.act_dim)
         self.lm_head = nn.Linear(hidden, config.vocab_size, bias=False)
+        self.predict_action_log_std = None  # the stochastic policy's (see `DecisionTransformerConfig`)
+        self.log_temperature = None
+        if config.stochastic_policy:
+            if config.action_space == "continuous":
+                self.predict_action_log_std = nn.Linear(hidden, config.act_dim)
+            self.log_temperature = nn.Parameter(torch.tensor(math.log(config.init_temperature)))
         self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """transformers' init, and log λ = log `init_temperature` for a stochastic policy."""
+        super()._init_weights(module)
+        if module is self and self.log_temperature is not None:
+            init.constant_(self.log_temperature, math.log(self.config.init_temperature))
 
     def get_input_embeddings(self) -> nn.Module:
         return self.transformer.wte
@@ -168,8 +190,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             position_ids = (token_mask.long().cumsum(dim=1) - 1).clamp(min=0)
         else:
             position_ids = torch.zeros_like(token_mask, dtype=torch.long)
-        if state_tokens_only and not output_hidden_states and not kwargs and _state_tokens_supported(self.transformer):
-            hidden = state_hidden = _backbone_state_tokens(self.transformer, tokens, token_mask, position_ids)
+        if state_tokens_only and not output_hidden_states and not kwargs and state_tokens_supported(self.transformer):
+            hidden = state_hidden = backbone_state_tokens(self.transformer, tokens, token_mask, position_ids)
             hidden_states = None
         else:
             backbone_out = self.transformer(
@@ -181,12 +203,18 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             )
             hidden, hidden_states = backbone_out.last_hidden_state, backbone_out.hidden_states
             state_hidden = hidden.reshape(batch_size, seq_len, 3, config.hidden_size)[:, :, 1]
-        action_preds = self.predict_action(state_hidden)
+        action_mean = action_preds = self.predict_action(state_hidden)
+        log_std = None
+        if self.predict_action_log_std is not None:
+            log_std = bounded_log_std(self.predict_action_log_std(state_hidden))
         if config.action_space == "continuous" and config.action_tanh:
             action_preds = torch.tanh(action_preds)
 
-        loss = None
-        if labels is not None:
+        loss = parts = None
+        if labels is not None and config.stochastic_policy:
+            parts = stochastic_policy_loss(config, action_mean, log_std, self.log_temperature, labels, attention_mask)
+            loss = parts.loss
+        elif labels is not None:
             loss = action_loss(action_preds, labels, attention_mask, config.action_space)
         lm_loss = None
         if lm_input_ids is not None:
@@ -197,6 +225,11 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             loss=loss,
             lm_loss=lm_loss,
             action_preds=action_preds,
+            action_mean=action_mean if log_std is not None else None,
+            action_log_std=log_std,
+            action_nll=None if parts is None else parts.nll,
+            action_entropy=None if parts is None else parts.entropy,
+            temperature=None if parts is None else parts.temperature,
             last_hidden_state=hidden,
             hidden_states=hidden_states,
         )
@@ -325,70 +358,6 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         Its unused `predict_state` / `predict_return` heads are dropped. The model is returned in eval mode.
         """
         return convert_transformers_dt(cls, model_or_path, **config_kwargs)
-
-
-_STATE_TOKENS = slice(1, None, 3)  # (R̂_t, s_t, a_t) per step
-_STATE_TOKEN_ATTENTION = ("eager", "sdpa", FAST_DROPOUT_ATTENTION)
-# `create_causal_mask` renamed its cache argument from `past_key_values` to `cache` within transformers 5.
-_MASK_CACHE_ARGUMENT = "cache" if "cache" in inspect.signature(create_causal_mask).parameters else "past_key_values"
-
-
-def _state_tokens_supported(gpt2: GPT2Model) -> bool:
-    """Whether `_backbone_state_tokens` computes exactly what `gpt2` would: its attention functions take a query
-    shorter than the keys with an explicit mask, and no block runs a path of its own."""
-    config = gpt2.config
-    return (
-        config._attn_implementation in _STATE_TOKEN_ATTENTION
-        and not (config._attn_implementation == "eager" and config.reorder_and_upcast_attn)
-        and not config.add_cross_attention
-        and not (gpt2.gradient_checkpointing and gpt2.training)
-    )
-
-
-def _backbone_state_tokens(
-    gpt2: GPT2Model, tokens: torch.Tensor, token_mask: torch.Tensor, position_ids: torch.Tensor
-) -> torch.Tensor:
-    """`gpt2(inputs_embeds=tokens, …).last_hidden_state[:, 1::3]`, with the last block run on the state tokens only.
-
-    Earlier blocks need every token (later tokens attend to them), but the last block's output is only read at the
-    state tokens, so there its queries, output projection, MLP and final LayerNorm run on a third of the tokens. The
-    newest action token, which no other token attends to, is left out altogether. The steps are those of
-    transformers' `GPT2Model`, `GPT2Block` and `GPT2Attention` forwards.
-    """
-    tokens, token_mask, position_ids = tokens[:, :-1], token_mask[:, :-1], position_ids[:, :-1]
-    hidden = gpt2.drop(tokens + gpt2.wpe(position_ids))
-    mask = create_causal_mask(
-        config=gpt2.config,
-        inputs_embeds=tokens,
-        attention_mask=token_mask,
-        position_ids=position_ids,
-        **{_MASK_CACHE_ARGUMENT: None},
-    )
-    for block in gpt2.h[:-1]:
-        hidden = block(hidden, attention_mask=mask)
-
-    block = gpt2.h[-1]
-    attn = block.attn
-    query, key, value = attn.c_attn(block.ln_1(hidden)).split(attn.split_size, dim=2)
-    query = query[:, _STATE_TOKENS]
-    if mask is None:  # SDPA without padding leaves the causal mask to the kernel, which would align it wrongly here
-        length = tokens.shape[1]
-        mask = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()[None, None]
-    query, key, value = (x.view(*x.shape[:-1], -1, attn.head_dim).transpose(1, 2) for x in (query, key, value))
-    attention = ALL_ATTENTION_FUNCTIONS.get_interface(gpt2.config._attn_implementation, eager_attention_forward)
-    attended, _ = attention(
-        attn,
-        query,
-        key,
-        value,
-        mask[:, :, _STATE_TOKENS],
-        dropout=attn.attn_dropout.p if attn.training else 0.0,
-        scaling=attn.scaling,
-    )
-    attended = attn.resid_dropout(attn.c_proj(attended.reshape(*attended.shape[:-2], -1).contiguous()))
-    hidden = attended + hidden[:, _STATE_TOKENS]
-    hidden = hidden + block.mlp(block.ln_2(hidden))
-    return gpt2.ln_f(hidden)
 
 
 def _left_pad(x: torch.Tensor, length: int) -> torch.Tensor:
