@@ -1,4 +1,4 @@
-"""The stochastic policy of the Online DT (`stochastic_policy=True`), and deterministic checkpoints left as they were."""
+"""The stochastic policy of the Online DT (`stochastic_policy=True`); deterministic checkpoints act as before."""
 
 import json
 import math
