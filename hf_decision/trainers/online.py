@@ -170,7 +170,7 @@ class OnlineSourceMixin:
     must run in this process), `env_steps` in every log, and the source's state (and replay buffer) in checkpoints.
     """
 
-    online_source: EpsilonGreedyReplay | OnPolicyEpisodes | None = None
+    online_source: IterableDataset | None = None  # EpsilonGreedyReplay, OnPolicyEpisodes, OnlineDecisionRollouts
 
     def get_train_dataloader(self) -> DataLoader:
         if self.online_source is None:
