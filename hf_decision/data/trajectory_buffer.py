@@ -72,19 +72,20 @@ class TrajectoryReplayBuffer:
         any `returns_to_go` they carry (the conditioning ones) is discarded."""
         for episode in episodes:
             rewards = np.asarray(episode["rewards"], dtype=np.float32)
+            observations = np.asarray(episode["observations"], dtype=np.float32)
             actions = np.asarray(episode["actions"])
+            if not len(rewards) == len(observations) == len(actions) > 0:
+                raise ValueError(
+                    f"an episode needs as many observations, actions and rewards (> 0), got {len(observations)}, "
+                    f"{len(actions)} and {len(rewards)}"
+                )
             stored = {
-                "observations": np.asarray(episode["observations"], dtype=np.float32),
+                "observations": observations,
                 "actions": actions.astype(np.int64 if actions.dtype.kind in "iu" else np.float32),
                 "rewards": rewards,
                 "returns_to_go": hindsight_returns_to_go(rewards),
                 "terminated": bool(episode.get("terminated", False)),
             }
-            if not len(rewards) == len(stored["observations"]) == len(stored["actions"]) > 0:
-                raise ValueError(
-                    f"an episode needs as many observations, actions and rewards (> 0), got "
-                    f"{len(stored['observations'])}, {len(stored['actions'])} and {len(rewards)}"
-                )
             self.episodes.append(stored)
         del self.episodes[: max(len(self.episodes) - self.capacity, 0)]
 
