@@ -85,3 +85,9 @@ def test_state_round_trips_through_a_checkpoint_file(tmp_path):
             assert np.array_equal(a[name], b[name]) and a[name].dtype == b[name].dtype
     with pytest.raises(ValueError, match="capacity"):
         TrajectoryReplayBuffer(capacity=2).load_state_dict(buffer.state_dict())
+
+
+def test_an_episode_with_mismatched_lengths_is_refused_naming_them():
+    bad = episode([1.0, 2.0]) | {"actions": np.zeros(3, np.int64)}
+    with pytest.raises(ValueError, match="got 2, 3 and 2"):
+        TrajectoryReplayBuffer(capacity=2).add([bad])
