@@ -97,6 +97,8 @@ class DecisionTransformerConfig(PreTrainedConfig):
             `False` (default) is the deterministic DT with its MSE / cross-entropy loss; checkpoints saved before
             this option existed load as such.
         init_temperature (`float`): λ at initialization (ODT: 0.1); λ = exp(log λ) is a parameter of the model.
+            It and `target_entropy` are in the model config, not the trainer's, because `forward` computes the loss
+            when `labels` are given (the transformers convention) and λ is one of the model's weights.
         target_entropy (`float`, *optional*): β, the entropy λ is tuned to keep; default `-act_dim` for continuous
             actions (ODT's and SAC's choice) and `0.5·log(act_dim)` for discrete ones, half the entropy of the
             uniform policy (ODT has no discrete setting; the uniform policy's `log(act_dim)` would ask for a policy
