@@ -33,8 +33,9 @@ class DecisionTransformerTrainer(RLTrainer):
     by default, then the 10/50/90 % quantiles and 1.2 × the best: the sweep evaluations and model cards show).
     The collator then normalizes states with the config's statistics and divides returns-to-go by its `return_scale`.
 
-    With a stochastic policy (`config.stochastic_policy`, the Online DT) `action_loss` is the model's `NLL − λ·H` plus
-    the temperature's loss, and `action_nll`, `action_entropy` and `temperature` are logged too.
+    With a stochastic policy (`config.stochastic_policy`, the Online DT) `action_loss` is the model's NLL minus the
+    temperature-weighted entropy, plus the temperature's own loss (`objectives.online_decision_loss`), and
+    `action_nll`, `action_entropy` and `temperature` are logged too.
 
     With `args.lm_coef = λ > 0`, each micro-step also draws `lm_batch_size × lm_block_size` tokens of text and
     minimizes `action_loss + λ·lm_loss`; `action_loss` and `lm_loss` are logged next to `loss`. With λ = 0 no text
