@@ -119,10 +119,14 @@ class DecisionContext:
             "attention_mask": self.mask,
         }
 
-    def add_actions(self, action_preds: torch.Tensor) -> np.ndarray:
+    def add_actions(self, action_preds: torch.Tensor, actions: torch.Tensor | None = None) -> np.ndarray:
         """Choose the newest step's actions from its predictions (`[num_envs, act_dim]`: the greedy index when
-        discrete, the prediction itself when continuous), write them into the context and return them."""
-        action = action_preds.argmax(dim=-1) if self.discrete else action_preds.float()
+        discrete, the prediction itself when continuous), or take `actions` when given (sampled from a stochastic
+        policy), write them into the context and return them."""
+        if actions is not None:
+            action = actions.long() if self.discrete else actions.float()
+        else:
+            action = action_preds.argmax(dim=-1) if self.discrete else action_preds.float()
         self.actions[:, -1] = action.to(self.device)
         return action.cpu().numpy()
 

@@ -16,6 +16,7 @@ import torch
 from hf_decision.agents.base import Agent
 from hf_decision.agents.context import DecisionContext
 from hf_decision.models.decision_transformer import DecisionTransformerModel
+from hf_decision.models.decision_transformer.stochastic import sample_action
 
 
 def _context_field(name: str) -> property:
@@ -34,6 +35,9 @@ class DecisionTransformerAgent(Agent):
         target_return: unscaled return to condition on; defaults to the first of `model.config.target_returns`.
         num_envs: number of environments acted in at once.
         device: where the model runs (default: the model's device).
+        sample: draw actions from a stochastic policy (`config.stochastic_policy`), as the Online DT explores,
+            rather than act with its mean (continuous) or mode (discrete), the default.
+        seed: seed of the generator the samples are drawn with.
     """
 
     model_class = DecisionTransformerModel
@@ -44,12 +48,19 @@ class DecisionTransformerAgent(Agent):
         target_return: float | Sequence[float] | None = None,
         num_envs: int = 1,
         device: str | torch.device | None = None,
+        sample: bool = False,
+        seed: int = 0,
     ):
+        if sample and not model.config.stochastic_policy:
+            raise ValueError("sample=True needs a stochastic policy (config.stochastic_policy); this DT is not one")
         self.model = model.eval() if device is None else model.to(device).eval()
         self.device = next(model.parameters()).device
         self.num_envs = num_envs
         self.context = DecisionContext(model.config, target_return, num_envs, self.device)
-        self.name = f"decision-transformer(target_return={self.context.target_return})"
+        self.sample = sample
+        self.generator = torch.Generator(device=self.device).manual_seed(seed) if sample else None
+        mode = ", sampled" if sample else ""
+        self.name = f"decision-transformer(target_return={self.context.target_return}{mode})"
 
     states = _context_field("states")
     actions = _context_field("actions")
@@ -97,8 +108,13 @@ class DecisionTransformerAgent(Agent):
             self.observe(np.asarray(last_reward, dtype=np.float32).reshape(self.num_envs))
         obs, unbatched = self.check_observations(observations, self.model.config.state_dim)
         inputs = self.context.add_observations(obs)
-        action_preds = self.model(**inputs, state_tokens_only=True).action_preds[:, -1]
-        actions = self.context.add_actions(action_preds)
+        outputs = self.model(**inputs, state_tokens_only=True)
+        chosen = None
+        if self.sample:
+            mean = outputs.action_preds if outputs.action_mean is None else outputs.action_mean
+            log_std = None if outputs.action_log_std is None else outputs.action_log_std[:, -1]
+            chosen = sample_action(self.model.config, mean[:, -1], log_std, self.generator)
+        actions = self.context.add_actions(outputs.action_preds[:, -1], chosen)
         return actions[0] if unbatched else actions
 
     def observe(self, rewards: np.ndarray | Sequence[float], dones: np.ndarray | Sequence[bool] | None = None) -> None:

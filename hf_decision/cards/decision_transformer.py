@@ -26,6 +26,12 @@ _TRAINING_FIELDS = {
     "weight_decay": "Weight decay",
     "max_grad_norm": "Gradient-norm clipping",
     "window_sampling": "Window sampling",
+    "online_env_steps": "Online fine-tuning: environment steps",
+    "online_episodes": "Online fine-tuning: episodes collected",
+    "exploration_target_return": "Online fine-tuning: exploration target return",
+    "replay_size": "Online fine-tuning: replay buffer (episodes)",
+    "episodes_per_round": "Online fine-tuning: episodes per round",
+    "gradient_steps_per_round": "Online fine-tuning: gradient steps per round",
     "seed": "Seed",
 }
 
@@ -50,6 +56,8 @@ def card_content(
         model_rows=_model_rows(model, targets, base_model, training),
         training_rows=_training_rows(training) if training else None,
         language_loss=bool(training.get("lm_coef")),
+        online_env_steps=f"{training['online_env_steps']:,}" if training.get("online_env_steps") else None,
+        exploration_target=_format_number(training.get("exploration_target_return")),
         conditioning_file=file_name(conditioning_path),
     )
     return CardContent(REQUIRED_TAGS, f"decision-transformer-{config.env_id}", base_model, fields)
@@ -80,6 +88,11 @@ def _model_rows(model, targets: list[float], base_model: str | None, training: d
         ("Positional embedding", config.positional_embedding),
         ("State normalization", "mean/std in `config.json`" if config.state_mean is not None else "none"),
     ]
+    if config.stochastic_policy:
+        kind = "categorical" if config.action_space == "discrete" else "Gaussian"
+        if config.action_space == "continuous" and config.action_tanh:
+            kind = "tanh-squashed Gaussian"
+        rows.append(("Policy", f"stochastic ({kind}, Online DT loss); acts with its {_mode(config)} by default"))
     if "lm_coef" in training:
         rows.append(("λ (language-modeling loss weight)", f"{training['lm_coef']:g}"))
     lora = getattr(model, "peft_config", {}).get("default")  # a LoRA adapter (peft): the backbone is loaded apart
@@ -92,6 +105,14 @@ def _model_rows(model, targets: list[float], base_model: str | None, training: d
             )
         )
     return rows
+
+
+def _mode(config) -> str:
+    return "mode" if config.action_space == "discrete" else "mean"
+
+
+def _format_number(value) -> str | None:
+    return None if value is None else f"{float(value):g}"
 
 
 def _training_rows(training: Mapping[str, Any]) -> list[tuple]:

@@ -87,6 +87,18 @@ class ModelArguments:
     condition_on_returns: bool = field(
         default=True, metadata={"help": "False trains behaviour cloning (BC): the same model, blind to returns."}
     )
+    stochastic_policy: bool = field(
+        default=False,
+        metadata={
+            "help": "A stochastic policy trained by NLL − λ·entropy (the Online DT's offline phase; needed to "
+            "fine-tune online with hf-decision-train-online)."
+        },
+    )
+    init_temperature: float = field(default=0.1, metadata={"help": "λ at initialization (stochastic policy)."})
+    target_entropy: float | None = field(
+        default=None,
+        metadata={"help": "β, the entropy λ is tuned to keep; default -act_dim (continuous), 0.5·log(act_dim)."},
+    )
 
 
 def build_model(model_args: ModelArguments, dataset_info: dict) -> DecisionTransformerModel:
@@ -99,6 +111,9 @@ def build_model(model_args: ModelArguments, dataset_info: dict) -> DecisionTrans
         action_tanh=model_args.action_tanh,
         positional_embedding=model_args.positional_embedding,
         condition_on_returns=model_args.condition_on_returns,
+        stochastic_policy=model_args.stochastic_policy,
+        init_temperature=model_args.init_temperature,
+        target_entropy=model_args.target_entropy,
         resid_pdrop=model_args.dropout,
         embd_pdrop=model_args.dropout,
         attn_pdrop=model_args.dropout,

@@ -9,6 +9,7 @@ from hf_decision.data.replay_buffer import ReplayBuffer
 from hf_decision.data.schema import COLUMNS, dataset_from_flat, episodes_to_dataset, trajectory_features
 from hf_decision.data.targets import episode_returns, suggest_target_returns
 from hf_decision.data.trajectories import TrajectoryStore
+from hf_decision.data.trajectory_buffer import TrajectoryReplayBuffer, hindsight_returns_to_go
 from hf_decision.data.validation import canonicalize
 from hf_decision.data.views import DecisionWindows, Episodes, Transitions
 
@@ -18,6 +19,7 @@ __all__ = [
     "DecisionWindows",
     "ReplayBuffer",
     "Episodes",
+    "TrajectoryReplayBuffer",
     "TrajectoryStore",
     "Transitions",
     "add_returns_to_go",
@@ -27,6 +29,7 @@ __all__ = [
     "discounted_returns_to_go",
     "episode_returns",
     "episodes_to_dataset",
+    "hindsight_returns_to_go",
     "load_trajectories",
     "suggest_target_returns",
     "trajectory_features",

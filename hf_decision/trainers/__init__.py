@@ -6,6 +6,8 @@ from hf_decision.trainers.decision_config import DecisionTransformerTrainingConf
 from hf_decision.trainers.decision_trainer import DecisionTransformerTrainer
 from hf_decision.trainers.dqn_config import DQNConfig
 from hf_decision.trainers.dqn_trainer import DQNTrainer
+from hf_decision.trainers.online_decision_config import OnlineDecisionTransformerConfig
+from hf_decision.trainers.online_decision_trainer import OnlineDecisionRollouts, OnlineDecisionTransformerTrainer
 from hf_decision.trainers.reinforce_config import PolicyGradientConfig, ReinforceConfig
 from hf_decision.trainers.reinforce_trainer import PolicyGradientTrainer, ReinforceTrainer
 from hf_decision.trainers.rl_config import RLTrainingConfig
@@ -18,6 +20,9 @@ __all__ = [
     "DecisionTransformerTrainingConfig",
     "EnvironmentEvaluationCallback",
     "OfflineRLTrainer",
+    "OnlineDecisionRollouts",
+    "OnlineDecisionTransformerConfig",
+    "OnlineDecisionTransformerTrainer",
     "PolicyGradientConfig",
     "PolicyGradientTrainer",
     "RLTrainer",

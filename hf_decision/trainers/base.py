@@ -43,8 +43,9 @@ def parameter_groups(
     backbone_learning_rate: float | None = None,
     backbone_prefix: str = "transformer.",
 ) -> list[dict]:
-    """AdamW parameter groups: weight decay only on the weights of linear layers (no decay on biases, LayerNorm and
-    embeddings), and an optional separate learning rate for the parameters under `backbone_prefix`.
+    """AdamW parameter groups: weight decay only on the weights of linear layers (no decay on biases, LayerNorm,
+    embeddings and scalar parameters such as the Online DT's log-temperature), and an optional separate learning
+    rate for the parameters under `backbone_prefix`.
 
     Tied parameters appear once. Empty groups are dropped, and so are frozen parameters (LoRA's backbone). A peft
     model's names (`base_model.model.` + the wrapped model's) count as the wrapped model's.
@@ -55,6 +56,7 @@ def parameter_groups(
             no_decay.update(id(p) for p in module.parameters(recurse=False))
         elif isinstance(module, (nn.Linear, Conv1D)) and module.bias is not None:
             no_decay.add(id(module.bias))
+    no_decay.update(id(p) for p in model.parameters() if p.dim() == 0)  # scalars, e.g. a learned temperature
     groups: dict[tuple[bool, bool], list[nn.Parameter]] = defaultdict(list)
     for name, param in model.named_parameters():
         if not param.requires_grad:

@@ -37,6 +37,9 @@ class DecisionTransformerTrainer(RLTrainer):
     `lora` extra): adapters on the frozen backbone, the DT's own modules trained in full; `self.model` is then the
     `DecisionTransformerLoraModel`, `save_model` writes the adapter with the DT's config, and
     `self.trainable_parameters` is `(trainable, total)`.
+    With a stochastic policy (`config.stochastic_policy`, the Online DT) `action_loss` is the model's NLL minus the
+    temperature-weighted entropy, plus the temperature's own loss (`objectives.online_decision_loss`), and
+    `action_nll`, `action_entropy` and `temperature` are logged too.
 
     With `args.lm_coef = λ > 0`, each micro-step also draws `lm_batch_size × lm_block_size` tokens of text and
     minimizes `action_loss + λ·lm_loss`; `action_loss` and `lm_loss` are logged next to `loss`. With λ = 0 no text
@@ -151,10 +154,12 @@ class DecisionTransformerTrainer(RLTrainer):
             inputs = {**inputs, "lm_input_ids": next(self.language_batches).to(inputs["states"].device)}
         outputs = model(**inputs, state_tokens_only=True)  # the same loss, the last block on a third of the tokens
         action, lm = outputs.loss, outputs.lm_loss
-        if lm is not None:
-            self.record_loss_parts(action_loss=action, lm_loss=lm)
-        else:
-            self.record_loss_parts(action_loss=action)
+        parts = {"action_loss": action} if lm is None else {"action_loss": action, "lm_loss": lm}
+        if outputs.action_nll is not None:  # a stochastic policy: NLL − λ·H (see `objectives.online_decision_loss`)
+            parts.update(
+                action_nll=outputs.action_nll, action_entropy=outputs.action_entropy, temperature=outputs.temperature
+            )
+        self.record_loss_parts(**parts)
         if num_items_in_batch is not None and model.training:
             real_steps = inputs["attention_mask"].sum() * self.accelerator.num_processes
             action = action * (real_steps / num_items_in_batch)  # exactly action_loss with one process and micro-batch

@@ -4,6 +4,8 @@
   a gymnasium vector env for `train_frequency` env steps into the buffer, then `gradient_steps` uniform batches are
   drawn from it.
 - `OnPolicyEpisodes` (REINFORCE): every batch is `episodes_per_batch` whole episodes sampled from the current policy.
+- `OnlineDecisionRollouts` (Online DT, in `online_decision_trainer.py`): rounds of rollouts into a trajectory replay
+  buffer, then K-step windows sampled from it.
 
 The sources run in the training process (no data-loader workers), so the model they act with is the one being
 trained. `OnlineSourceMixin` gives a trainer the data loader, `env_steps` in its logs and the sources' state in
@@ -170,7 +172,7 @@ class OnlineSourceMixin:
     must run in this process), `env_steps` in every log, and the source's state (and replay buffer) in checkpoints.
     """
 
-    online_source: EpsilonGreedyReplay | OnPolicyEpisodes | None = None
+    online_source: IterableDataset | None = None  # EpsilonGreedyReplay, OnPolicyEpisodes, OnlineDecisionRollouts
 
     def get_train_dataloader(self) -> DataLoader:
         if self.online_source is None:

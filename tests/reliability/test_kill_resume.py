@@ -40,11 +40,11 @@ def train(output_dir: Path, *args: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def train_until_killed(output_dir: Path, block_at: int, block_in: str) -> None:
+def train_until_killed(output_dir: Path, block_at: int, block_in: str, *extra: str) -> None:
     """Start training, wait until the script reports it stopped at `block_at`, then SIGKILL it."""
     with open(output_dir.with_suffix(".stderr"), "w") as stderr:
         process = subprocess.Popen(
-            [*COMMAND, str(output_dir), "--block_at", str(block_at), "--block_in", block_in],
+            [*COMMAND, str(output_dir), "--block_at", str(block_at), "--block_in", block_in, *extra],
             cwd=ROOT,
             env=ENV,
             stdout=subprocess.PIPE,
@@ -88,3 +88,32 @@ def test_kill_9_then_resume_repeats_the_uninterrupted_run_bit_for_bit(tmp_path, 
     final, expected = (load_file(d / "final" / "model.safetensors") for d in (killed_dir, reference_dir))
     assert all(torch.equal(final[name], expected[name]) for name in expected)
     assert not (killed_dir / ".tmp-checkpoint-20").exists()  # the next save cleaned the staging folder up
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("block_in", "block_at"), [("step", 15), ("save", 20)])
+def test_online_dt_kill_9_then_resume_repeats_the_uninterrupted_run_bit_for_bit(tmp_path, block_in, block_at):
+    """The same for online fine-tuning (`--online`): rounds of 2 rollouts and 4 gradient steps, so checkpoint-10
+    falls in the middle of round 3; the replay buffer, the collector's counters and its window generator come back
+    from the checkpoint, and the resumed run collects the same episodes and samples the same windows."""
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    train(reference_dir, "--online")
+    reference = dict(losses(reference_dir))
+    assert sorted(reference) == list(range(1, 31))
+
+    train_until_killed(killed_dir, block_at, block_in, "--online")
+    assert get_last_checkpoint(str(killed_dir)) == str(killed_dir / "checkpoint-10")
+    before_resume = len(losses(killed_dir))
+
+    train(killed_dir, "--resume", "--online")
+    resumed = losses(killed_dir)[before_resume:]
+    assert [step for step, _ in resumed] == list(range(11, 31))
+    assert all(loss == reference[step] for step, loss in resumed), [
+        (step, float.fromhex(loss), float.fromhex(reference[step])) for step, loss in resumed
+    ]
+    final, expected = (load_file(d / "final" / "model.safetensors") for d in (killed_dir, reference_dir))
+    assert all(torch.equal(final[name], expected[name]) for name in expected)
+    for directory in (killed_dir, reference_dir):
+        assert (directory / "checkpoint-30" / "replay_buffer.npz").exists()
+    states = [(d / "checkpoint-30" / "online_state.json").read_text() for d in (killed_dir, reference_dir)]
+    assert states[0] == states[1]

@@ -11,6 +11,8 @@ processes), flushed at once so the lines survive a SIGKILL, and saves the final 
 `--block_at N` prints `BLOCKED <N>` and waits forever at step N: at the end of the step (`--block_in step`) or in
 the middle of writing `checkpoint-N` (`--block_in save`), for the caller to kill the process there.
 `--nan_at N [--nan_rank R]` makes the loss of step N NaN on process R (every process when R < 0).
+`--online` fine-tunes a stochastic DT online instead (`make_online_trainer` of `tests/trainers`: rollouts in the
+SignReward env into a trajectory replay buffer, 4 gradient steps per round of 2 episodes).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from tests.trainers.tasks import make_trainer
+from tests.trainers.test_online_decision_trainer import make_online_trainer
 
 
 class LossFile(TrainerCallback):
@@ -71,15 +74,17 @@ def main() -> None:
     parser.add_argument("--nan_at", type=int, default=None)
     parser.add_argument("--nan_rank", type=int, default=-1)
     parser.add_argument("--nonfinite_loss", default="raise")
+    parser.add_argument("--online", action="store_true")
     args = parser.parse_args()
 
-    trainer = make_trainer(
+    online = dict(gradient_steps_per_round=4) if args.online else dict(window_sampling=args.window_sampling)
+    trainer = (make_online_trainer if args.online else make_trainer)(
         args.output_dir,
         max_steps=args.max_steps,
         save_strategy="steps",
         save_steps=args.save_steps,
         per_device_train_batch_size=args.per_device_batch,
-        window_sampling=args.window_sampling,
+        **online,
         full_determinism=True,
         ddp_backend="gloo" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
         nonfinite_loss=args.nonfinite_loss,

@@ -84,6 +84,28 @@ class DecisionTransformerConfig(PreTrainedConfig):
         condition_on_returns (`bool`): `False` turns the model into behaviour cloning (BC) with the same architecture
             and data: returns-to-go are replaced by zeros, so the return tokens carry only the timestep embedding
             and the predicted actions cannot depend on the return asked for.
+        stochastic_policy (`bool`): `True` makes the policy stochastic, as the Online Decision Transformer (Zheng et
+            al. 2022) needs to explore: continuous actions get a diagonal Gaussian whose mean is `predict_action`'s
+            output and whose log-std comes from a second head (bounded to [-5, 2] through a tanh, as in ODT), squashed
+            by `tanh` when `action_tanh` (see below); discrete actions are sampled from the categorical of the logits.
+            The loss becomes the negative log-likelihood of the data's actions minus λ times the entropy, λ learned
+            against `target_entropy` (`hf_decision.objectives.online_decision_loss`). `action_preds` stay the mean
+            (`tanh(μ)`) or the logits, so agents and evaluation act with the mean / mode unless asked to sample.
+            With `action_tanh` the Gaussian is **tanh-squashed**, not clipped: the actions of the bounded MuJoCo
+            envs lie in [-1, 1], and a clipped Gaussian puts point masses on the bounds that its Gaussian
+            log-density and entropy ignore, so the likelihood trained and the policy that acts would differ. The
+            squashed density is exact on (-1, 1) with the change of variables
+            `log π(a) = log N(atanh a; μ, σ²) − Σ_d log(1 − a_d²)` (data actions are clamped to ±(1 − 1e-6)); its
+            entropy has no closed form and is estimated from one reparameterized sample per step, as in ODT.
+            `False` (default) is the deterministic DT with its MSE / cross-entropy loss; checkpoints saved before
+            this option existed load as such.
+        init_temperature (`float`): λ at initialization (ODT: 0.1); λ = exp(log λ) is a parameter of the model.
+            It and `target_entropy` are in the model config, not the trainer's, because `forward` computes the loss
+            when `labels` are given (the transformers convention) and λ is one of the model's weights.
+        target_entropy (`float`, *optional*): β, the entropy λ is tuned to keep; default `-act_dim` for continuous
+            actions (ODT's and SAC's choice) and `0.5·log(act_dim)` for discrete ones, half the entropy of the
+            uniform policy (ODT has no discrete setting; the uniform policy's `log(act_dim)` would ask for a policy
+            that never commits to an action).
         backbone_name_or_path (`str`, *optional*): The GPT-2 checkpoint the backbone was initialized from.
         hidden_size, n_layer, n_head, n_inner, activation_function, resid_pdrop, embd_pdrop, attn_pdrop,
         layer_norm_epsilon, initializer_range, vocab_size, n_positions, scale_attn_weights,
@@ -111,6 +133,9 @@ class DecisionTransformerConfig(PreTrainedConfig):
     env_id: str | None = None
     positional_embedding: Literal["constant", "sequence"] = "constant"
     condition_on_returns: bool = True
+    stochastic_policy: bool = False
+    init_temperature: float = 0.1
+    target_entropy: float | None = None
     backbone_name_or_path: str | None = None
 
     hidden_size: int = 128
@@ -184,6 +209,21 @@ class DecisionTransformerConfig(PreTrainedConfig):
             raise ValueError(f"state_std must be > 0 in every dimension, got {self.state_std}")
         if self.target_returns is not None and not all(math.isfinite(v) for v in self.target_returns):
             raise ValueError(f"target_returns must be finite, got {self.target_returns}")
+        if not _finite_positive(self.init_temperature):
+            raise ValueError(f"init_temperature must be a finite number > 0, got {self.init_temperature!r}")
+        if self.target_entropy is not None and not (
+            isinstance(self.target_entropy, (int, float)) and math.isfinite(self.target_entropy)
+        ):
+            raise ValueError(f"target_entropy must be a finite number or None, got {self.target_entropy!r}")
+
+    @property
+    def entropy_target(self) -> float:
+        """β: `target_entropy`, or its default for the action space (see the class docstring)."""
+        if self.target_entropy is not None:
+            return float(self.target_entropy)
+        if self.action_space == "discrete":
+            return 0.5 * math.log(self.act_dim)
+        return -float(self.act_dim)
 
     @classmethod
     def from_backbone_config(

@@ -15,12 +15,14 @@ Conventions (the data collator and the evaluation loop follow the same ones):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from os import PathLike
 
 import torch
 from torch import nn
 from transformers import GPT2Model
+from transformers import initialization as init
 from transformers.modeling_outputs import CausalLMOutput
 from transformers.utils import ModelOutput
 
@@ -32,6 +34,7 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
 from hf_decision.models.decision_transformer.conversion import convert_transformers_dt
 from hf_decision.models.decision_transformer.inputs import check_inputs, is_lora_checkpoint
 from hf_decision.models.decision_transformer.state_tokens import backbone_state_tokens, state_tokens_supported
+from hf_decision.models.decision_transformer.stochastic import bounded_log_std, stochastic_policy_loss
 from hf_decision.objectives import action_loss, causal_lm_loss
 from hf_decision.resources import local_backbone_hint
 
@@ -41,9 +44,15 @@ class DecisionTransformerOutput(ModelOutput):
     """Output of [`DecisionTransformerModel.forward`].
 
     Args:
-        loss: The action loss (masked MSE or cross-entropy), when `labels` were given.
+        loss: The action loss (masked MSE or cross-entropy; with `stochastic_policy`, NLL − λ·entropy + the
+            temperature's loss), when `labels` were given.
         lm_loss: The next-token loss of `lm_input_ids`, when they were given.
-        action_preds: `[B, K, act_dim]` predicted actions (continuous) or action logits (discrete).
+        action_preds: `[B, K, act_dim]` predicted actions (continuous; the mean `tanh(μ)` of a stochastic policy) or
+            action logits (discrete).
+        action_mean, action_log_std: `[B, K, act_dim]` μ (before any tanh) and log σ of a continuous stochastic
+            policy's Gaussian.
+        action_nll, action_entropy, temperature: with `stochastic_policy` and `labels`, the loss's parts (see
+            `hf_decision.objectives.online_decision_loss`).
         last_hidden_state: `[B, 3K, hidden_size]` the backbone's output for every token; `[B, K, hidden_size]` for
             the state tokens only when the forward ran with `state_tokens_only=True`.
         hidden_states: The backbone's per-layer hidden states, when `output_hidden_states=True`.
@@ -52,6 +61,11 @@ class DecisionTransformerOutput(ModelOutput):
     loss: torch.Tensor | None = None
     lm_loss: torch.Tensor | None = None
     action_preds: torch.Tensor | None = None
+    action_mean: torch.Tensor | None = None
+    action_log_std: torch.Tensor | None = None
+    action_nll: torch.Tensor | None = None
+    action_entropy: torch.Tensor | None = None
+    temperature: torch.Tensor | None = None
     last_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
 
@@ -93,7 +107,19 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
         self.embed_ln = nn.LayerNorm(hidden)
         self.predict_action = nn.Linear(hidden, config.act_dim)
         self.lm_head = nn.Linear(hidden, config.vocab_size, bias=False)
+        self.predict_action_log_std = None  # the stochastic policy's (see `DecisionTransformerConfig`)
+        self.log_temperature = None
+        if config.stochastic_policy:
+            if config.action_space == "continuous":
+                self.predict_action_log_std = nn.Linear(hidden, config.act_dim)
+            self.log_temperature = nn.Parameter(torch.tensor(math.log(config.init_temperature)))
         self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """transformers' init, and log λ = log `init_temperature` for a stochastic policy."""
+        super()._init_weights(module)
+        if module is self and self.log_temperature is not None:
+            init.constant_(self.log_temperature, math.log(self.config.init_temperature))
 
     def get_input_embeddings(self) -> nn.Module:
         return self.transformer.wte
@@ -178,12 +204,18 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             )
             hidden, hidden_states = backbone_out.last_hidden_state, backbone_out.hidden_states
             state_hidden = hidden.reshape(batch_size, seq_len, 3, config.hidden_size)[:, :, 1]
-        action_preds = self.predict_action(state_hidden)
+        action_mean = action_preds = self.predict_action(state_hidden)
+        log_std = None
+        if self.predict_action_log_std is not None:
+            log_std = bounded_log_std(self.predict_action_log_std(state_hidden))
         if config.action_space == "continuous" and config.action_tanh:
             action_preds = torch.tanh(action_preds)
 
-        loss = None
-        if labels is not None:
+        loss = parts = None
+        if labels is not None and config.stochastic_policy:
+            parts = stochastic_policy_loss(config, action_mean, log_std, self.log_temperature, labels, attention_mask)
+            loss = parts.loss
+        elif labels is not None:
             loss = action_loss(action_preds, labels, attention_mask, config.action_space)
         lm_loss = None
         if lm_input_ids is not None:
@@ -194,6 +226,11 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             loss=loss,
             lm_loss=lm_loss,
             action_preds=action_preds,
+            action_mean=action_mean if log_std is not None else None,
+            action_log_std=log_std,
+            action_nll=None if parts is None else parts.nll,
+            action_entropy=None if parts is None else parts.entropy,
+            temperature=None if parts is None else parts.temperature,
             last_hidden_state=hidden,
             hidden_states=hidden_states,
         )
