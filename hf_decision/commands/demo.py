@@ -9,7 +9,9 @@
    500). PPO rather than the command's default DQN, which is unstable on CartPole and often never reaches 500 (see
    `hf_decision.collection.d4rl_family.TUNED_HYPERPARAMETERS`).
 3. Fine-tune the GPT-2 into a Decision Transformer with λ·LM on the text, and behaviour cloning (the same
-   architecture without returns) as the reference that cannot follow a target.
+   architecture without returns) as the reference that cannot follow a target. Both without the per-timestep
+   embedding (`condition_on_timesteps=False`): late in an episode the data holds only a few expert episodes, and a
+   clock let the DT key its actions to the step index instead of the state.
 4. Ask the DT for a sweep of target returns read off the dataset (`suggest_target_returns`: its 10 %, 50 % and 90 %
    quantiles and its best episode) and evaluate each with batched rollouts, BC once.
 5. Save the agent folder (weights, config with statistics, model card with the achieved-vs-target plot, results.json
@@ -195,6 +197,10 @@ def build_model(store, backbone: str | None, targets: list[float] | None):
         return_scale=100.0,
         target_returns=targets,
         condition_on_returns=targets is not None,
+        # No clock: past step ~200 the only episodes are the 10 experts', and with the step index as an input the DT
+        # keyed its actions to it and fell over well before 500 at the top target (the README's demo row has both);
+        # the return-to-go still says how far the episode has come.
+        condition_on_timesteps=False,
         env_id=ENV_ID,
     )
     if backbone:

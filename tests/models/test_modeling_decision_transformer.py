@@ -280,6 +280,23 @@ def test_behaviour_cloning_ignores_the_returns_to_go(condition_on_returns):
     assert same == (not condition_on_returns)
 
 
+@pytest.mark.parametrize("condition_on_timesteps", [True, False])
+def test_without_a_clock_the_timestep_changes_nothing(condition_on_timesteps):
+    torch.manual_seed(0)
+    model = DecisionTransformerModel(tiny_dt_config(condition_on_timesteps=condition_on_timesteps)).eval()
+    inputs = random_window(model.config)
+    later = inputs | {"timesteps": inputs["timesteps"] + 3}
+    same = torch.equal(model(**inputs).action_preds, model(**later).action_preds)
+    assert same == (not condition_on_timesteps)
+    if not condition_on_timesteps:  # every step reads timestep 0's embedding, the same as a window at t = 0
+        at_zero = inputs | {"timesteps": torch.zeros_like(inputs["timesteps"])}
+        clocked = DecisionTransformerModel(
+            model.config.__class__(**(model.config.to_dict() | {"condition_on_timesteps": True}))
+        )
+        clocked.load_state_dict(model.state_dict())
+        assert torch.equal(model(**inputs).action_preds, clocked.eval()(**at_zero).action_preds)
+
+
 @pytest.mark.parametrize("attention", ["eager", "sdpa", "fast_dropout"])
 @pytest.mark.parametrize("padded", [False, True])
 @BOTH_SPACES

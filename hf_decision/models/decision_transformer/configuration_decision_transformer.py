@@ -84,6 +84,10 @@ class DecisionTransformerConfig(PreTrainedConfig):
         condition_on_returns (`bool`): `False` turns the model into behaviour cloning (BC) with the same architecture
             and data: returns-to-go are replaced by zeros, so the return tokens carry only the timestep embedding
             and the predicted actions cannot depend on the return asked for.
+        condition_on_timesteps (`bool`): `False` gives every step the embedding of timestep 0 (a learned bias), so
+            the model has no clock: time reaches it only through the return-to-go, which falls as rewards come in (the
+            DT paper's ablation). Where a few long episodes are all the data has late in an episode, a clock lets the
+            model key its actions to the step index rather than the state (see `make demo`).
         stochastic_policy (`bool`): `True` makes the policy stochastic, as the Online Decision Transformer (Zheng et
             al. 2022) needs to explore: continuous actions get a diagonal Gaussian whose mean is `predict_action`'s
             output and whose log-std comes from a second head (bounded to [-5, 2] through a tanh, as in ODT), squashed
@@ -133,6 +137,7 @@ class DecisionTransformerConfig(PreTrainedConfig):
     env_id: str | None = None
     positional_embedding: Literal["constant", "sequence"] = "constant"
     condition_on_returns: bool = True
+    condition_on_timesteps: bool = True
     stochastic_policy: bool = False
     init_temperature: float = 0.1
     target_entropy: float | None = None

@@ -175,6 +175,8 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
 
         if not config.condition_on_returns:  # behaviour cloning: the return token carries only its timestep
             returns_to_go = torch.zeros_like(returns_to_go)
+        if not config.condition_on_timesteps:  # no clock: every step gets timestep 0's embedding
+            timesteps = torch.zeros_like(timesteps)
         time = self.embed_timestep(timesteps)
         tokens = torch.stack(
             (
