@@ -184,9 +184,15 @@ def follows_target(per_target: dict[float, dict]) -> bool:
     return bool(steps_ok.all() and means[-1] >= 2 * means[0])
 
 
-def build_model(store, backbone: str | None, targets: list[float] | None):
-    """The DT (conditioned on `targets`), or BC when `targets` is None: the same architecture without returns."""
+def build_model(store, backbone: str | None, targets: list[float] | None, seed: int):
+    """The DT (conditioned on `targets`), or BC when `targets` is None: the same architecture without returns.
+    Seeded here: the new DT layers around the backbone are drawn from the global RNG, which pretraining and data
+    collection have moved on a first run and not on a rerun with the cache."""
+    from transformers import set_seed
+
     from hf_decision.models.decision_transformer import DecisionTransformerConfig, DecisionTransformerModel
+
+    set_seed(seed)
 
     config = dict(
         state_dim=store.state_dim,
@@ -227,7 +233,7 @@ def train(model, store, budget: Budget, seed: int, lm_coef: float, language: dic
         lm_coef=lm_coef,
         lm_tokenizer_name_or_path=backbone if lm_coef else None,
         lm_batch_size=1,
-        lm_block_size=64,
+        lm_block_size=32,  # 32 tokens of text per step: the 50,257-word head costs the DT more than its windows do
         eval_env_steps=budget.eval_every if name == "dt" else 0,
         eval_env_episodes=10,
         seed=seed,
@@ -249,7 +255,7 @@ def train_bc_in_folder(dataset_path: str, budget: Budget, seed: int, backbone: s
 
     torch.set_num_threads(threads)
     store = TrajectoryStore.from_dataset(load_trajectories(dataset_path))
-    bc, _, _ = train(build_model(store, backbone, None), store, budget, seed, 0.0, {}, backbone, "bc")
+    bc, _, _ = train(build_model(store, backbone, None, seed), store, budget, seed, 0.0, {}, backbone, "bc")
     folder = tempfile.mkdtemp(prefix="hf-decision-demo-bc-model-")
     bc.save_pretrained(folder)
     return folder
@@ -265,9 +271,9 @@ def train_dt_and_bc(store, dataset_path, budget: Budget, seed: int, lm_coef: flo
 
     cores = os.cpu_count() or 1
     if cores < 2:
-        dt = train(build_model(store, backbone, targets), store, budget, seed, lm_coef, language, backbone, "dt")
+        dt = train(build_model(store, backbone, targets, seed), store, budget, seed, lm_coef, language, backbone, "dt")
         say(f"behaviour cloning (the same architecture without returns), {budget.dt_steps} steps")
-        bc, _, _ = train(build_model(store, backbone, None), store, budget, seed, 0.0, language, backbone, "bc")
+        bc, _, _ = train(build_model(store, backbone, None, seed), store, budget, seed, 0.0, language, backbone, "bc")
         return dt, bc
     threads = cores // 2
     say("behaviour cloning (the same architecture without returns) trains beside it in a second process")
@@ -277,7 +283,9 @@ def train_dt_and_bc(store, dataset_path, budget: Budget, seed: int, lm_coef: flo
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            dt = train(build_model(store, backbone, targets), store, budget, seed, lm_coef, language, backbone, "dt")
+            dt = train(
+                build_model(store, backbone, targets, seed), store, budget, seed, lm_coef, language, backbone, "dt"
+            )
         finally:
             torch.set_num_threads(previous)
         folder = bc_folder.result()
