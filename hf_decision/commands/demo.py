@@ -235,7 +235,7 @@ def train(model, store, budget: Budget, seed: int, lm_coef: float, language: dic
         lm_batch_size=1,
         lm_block_size=32,  # 32 tokens of text per step: the 50,257-word head costs the DT more than its windows do
         eval_env_steps=budget.eval_every if name == "dt" else 0,
-        eval_env_episodes=10,
+        eval_env_episodes=5,  # per target, for the learning curve of the model card; the final evaluation has more
         seed=seed,
         disable_tqdm=True,
         **(language if lm_coef else {}),
