@@ -19,22 +19,13 @@ from hf_decision.models.base import CheckpointError
 from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformerTrainingConfig
 from tests.conftest import tiny_dt_config
 from tests.reliability.cases import Case
-from tests.trainers.tasks import ENV_ID, HORIZON, two_behaviour_dataset
+from tests.trainers.tasks import task_config, two_behaviour_dataset
 
 
 def tiny_trainer(output_dir: Path, n_layer: int = 2, hidden_size: int = 16, **overrides) -> DecisionTransformerTrainer:
     """The tiny DT of `tests/trainers` (state_dim 2, act_dim 1) with `n_layer` blocks of `hidden_size`."""
     torch.manual_seed(0)
-    config = tiny_dt_config(
-        state_dim=2,
-        act_dim=1,
-        context_length=4,
-        max_ep_len=HORIZON,
-        env_id=ENV_ID,
-        return_scale=HORIZON,
-        n_layer=n_layer,
-        hidden_size=hidden_size,
-    )
+    config = task_config(n_layer=n_layer, hidden_size=hidden_size)
     kwargs = dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=4,

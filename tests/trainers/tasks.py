@@ -123,12 +123,16 @@ class FixedText:
         self.draws = state["draws"]
 
 
+def task_config(**overrides):
+    """The tiny DT config of this task (state_dim 2, act_dim 1, K = 4), with `overrides`."""
+    return tiny_dt_config(
+        state_dim=2, act_dim=1, context_length=4, max_ep_len=HORIZON, env_id=ENV_ID, return_scale=HORIZON, **overrides
+    )
+
+
 def make_trainer(tmp_path, lm_coef=0.0, language_batches=None, **overrides):
     torch.manual_seed(0)
-    config = tiny_dt_config(
-        state_dim=2, act_dim=1, context_length=4, max_ep_len=HORIZON, env_id=ENV_ID, return_scale=HORIZON
-    )
-    model = DecisionTransformerModel(config)
+    model = DecisionTransformerModel(task_config())
     kwargs = dict(
         output_dir=str(tmp_path),
         max_steps=5,

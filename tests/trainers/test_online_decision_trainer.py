@@ -10,22 +10,12 @@ from safetensors.torch import load_file
 from hf_decision import DecisionTransformerModel
 from hf_decision.trainers import OnlineDecisionTransformerConfig, OnlineDecisionTransformerTrainer
 from tests.conftest import tiny_dt_config
-from tests.trainers.tasks import ENV_ID, HORIZON, two_behaviour_dataset
+from tests.trainers.tasks import ENV_ID, HORIZON, task_config, two_behaviour_dataset
 
 
 def stochastic_dt(**overrides):
     torch.manual_seed(0)
-    config = tiny_dt_config(
-        state_dim=2,
-        act_dim=1,
-        context_length=4,
-        max_ep_len=HORIZON,
-        env_id=ENV_ID,
-        return_scale=HORIZON,
-        stochastic_policy=True,
-        **overrides,
-    )
-    return DecisionTransformerModel(config)
+    return DecisionTransformerModel(task_config(stochastic_policy=True, **overrides))
 
 
 def make_online_trainer(output_dir, model=None, **overrides):
