@@ -16,13 +16,14 @@ from hf_decision.aggregation import interval_estimates, probability_of_improveme
 from hf_decision.evaluation import normalized_score
 from hf_decision.plots import draw_return_conditioning
 
-PRETRAINED_ROWS = ("dt_pretrained", "dt_lm")
+PRETRAINED_ROWS = ("dt_pretrained", "dt_lm", "dt_lora")
 # (X, Y): the probability that a run of X beats a run of Y, on final and on best scores.
 PAIRS = (
     ("dt", "bc"),
     ("dt", "d3rlpy_dt"),
     ("dt_pretrained", "dt"),
     ("dt_lm", "dt_pretrained"),
+    ("dt_lora", "dt_pretrained"),
     ("dt_no_timestep", "dt"),
     ("dt_no_timestep", "d3rlpy_dt"),
 )

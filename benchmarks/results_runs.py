@@ -23,6 +23,8 @@ from hf_decision.trainers import DecisionTransformerTrainer, DecisionTransformer
 from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 
 CONFIGS = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "decision_transformer"
+# The rows that start from a pretrained GPT-2 backbone.
+GPT2_ROWS = ("dt_pretrained", "dt_lm", "dt_lora")
 # The YAML keys of scripts/configs/decision_transformer/<env>.yaml that every row shares.
 MODEL_KEYS = ("context_length", "return_scale", "hidden_size", "n_layer", "n_head", "activation_function", "dropout")
 OPTIM_KEYS = ("per_device_train_batch_size", "learning_rate", "weight_decay", "max_grad_norm")
@@ -136,6 +138,7 @@ class RunSettings:
     lm_coef: float
     lm_batch_size: int
     recommended_cpu: bool = False  # fast_dropout, and bf16 autocast where the CPU has bf16 instructions
+    lora_r: int = 8  # rank of the dt_lora row's adapters (alpha and dropout: the training config's defaults)
 
 
 def sweep_targets(store: TrajectoryStore, config: dict) -> list[float]:
@@ -183,12 +186,13 @@ def train_row(
     language: dict,
     sweep: list[float] | None = None,
 ) -> dict:
-    """Train one row (`dt`, `dt_pretrained`, `dt_lm`, `bc`) and return its evaluation curve (step, mean and std of
-    the episode returns at the env's target return), parameter count and wall time (training + evaluations).
+    """Train one row (`dt`, `dt_pretrained`, `dt_lm`, `dt_lora`, `bc`) and return its evaluation curve (step, mean
+    and std of the episode returns at the env's target return), parameter count and wall time (training +
+    evaluations).
 
     With `sweep`, the trained model is then evaluated at each of those targets (`eval_episodes` episodes each, the
     same episode seeds): `sweep` maps each target to its mean, std and episode returns."""
-    pretrained = row in ("dt_pretrained", "dt_lm")
+    pretrained = row in GPT2_ROWS
     set_seed(seed)
     model_args = ModelArguments(
         backbone_name_or_path=backbone if pretrained else "",
@@ -224,6 +228,7 @@ def train_row(
             use_cpu=device == "cpu",
             bf16=bf16,
             fast_dropout=settings.recommended_cpu,
+            lora_r=settings.lora_r if row == "dt_lora" else 0,
             **lm,
         )
         trainer = DecisionTransformerTrainer(model, args, store)

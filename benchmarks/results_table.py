@@ -10,8 +10,10 @@ first evaluation step at which their seed-mean score reaches the random-init DT'
 Rows: `dt` (`DecisionTransformerConfig`, random init, shape of `scripts/configs/decision_transformer/<env>.yaml`),
 `dt_pretrained` (`DecisionTransformerModel.from_pretrained_backbone`: by default a GPT-2 of the same shape pretrained
 here on the shared WikiText-2 and cached, or `--backbone gpt2` where the Hub is reachable), `dt_lm` (the same plus
-λ·LM on the wiki text, `--lm_coef`), `bc` (the DT without return conditioning), `d3rlpy_dt` and `d3rlpy_cql`
-(d3rlpy 2.8.0 in its own venv, see `d3rlpy_peers.py`; "unavailable: <reason>" when it cannot be installed or run).
+λ·LM on the wiki text, `--lm_coef`), `dt_lora` (the same backbone fine-tuned with LoRA adapters of rank `--lora_r`
+through peft instead of in full; not in any budget's default rows), `bc` (the DT without return conditioning),
+`d3rlpy_dt` and `d3rlpy_cql` (d3rlpy 2.8.0 in its own venv, see `d3rlpy_peers.py`; "unavailable: <reason>" when it
+cannot be installed or run).
 
 Data: Hopper-v5 reads the shared parquet files; HalfCheetah-v5 and Walker2d-v5 read what `scripts/collect_dataset.py
 --policy d4rl-family` wrote into `--data_dir` (absent datasets are skipped with a message saying how to collect them).
@@ -46,6 +48,7 @@ ROWS = {
     "dt": "DT (random init)",
     "dt_pretrained": "DT (GPT-2 init)",
     "dt_lm": "DT (GPT-2 init) + λ·LM",
+    "dt_lora": "DT (GPT-2 init, LoRA)",
     "bc": "BC (DT without returns)",
     "d3rlpy_dt": "d3rlpy DT",
     "d3rlpy_cql": "d3rlpy CQL",
@@ -149,7 +152,7 @@ def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict)
     peers = "; d3rlpy DT the same" if "d3rlpy_dt" in args.rows else ""
     peers += "; d3rlpy CQL its D4RL recipe" if "d3rlpy_cql" in args.rows else ""
     gpt2 = ""
-    if {"dt_pretrained", "dt_lm"} & set(args.rows):
+    if set(results_runs.GPT2_ROWS) & set(args.rows):
         gpt2 = f" GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}."
     return (
         f"Budget `{name}` on {args.device}: {budget.steps:,} gradient steps per run (DT rows: batch {batch}, K = 20, "
@@ -233,7 +236,7 @@ def recorded_backbone(runs: dict) -> str | None:
     """The description (with its measured perplexity) a GPT-2 row's run recorded, if any ran."""
     for by_kind in runs.values():
         for cell in by_kind.values():
-            for row in ("dt_pretrained", "dt_lm"):
+            for row in results_runs.GPT2_ROWS:
                 for run in cell["rows"].get(row, []):
                     if run.get("backbone"):
                         return run["backbone"]
@@ -283,8 +286,10 @@ def run_cell(env_id, kind, source, store, rows, budget, args, cache, context) ->
             settings = {"row": row, "env_config": config, "budget": context["settings"]}
             if row.startswith("d3rlpy"):
                 settings |= {"d3rlpy": d3rlpy_peers.D3RLPY_SPEC, "cql": d3rlpy_peers.CQL_HYPERPARAMETERS}
-            if row in ("dt_pretrained", "dt_lm"):
+            if row in results_runs.GPT2_ROWS:
                 settings |= {"backbone": context["backbone_key"], "lm_coef": args.lm_coef if row == "dt_lm" else 0}
+            if row == "dt_lora":  # alpha and dropout: DecisionTransformerTrainingConfig's defaults
+                settings |= {"lora_r": args.lora_r}
             cached = cache.get(key, settings)
             if cached is not None:
                 results[row].append(cached)
@@ -308,7 +313,7 @@ def run_cell(env_id, kind, source, store, rows, budget, args, cache, context) ->
                         for p in outcome["curve"]
                     ]
                 else:
-                    if row in ("dt_pretrained", "dt_lm"):
+                    if row in results_runs.GPT2_ROWS:
                         if "backbone_text" not in context:  # pretrained on first use, never for cached runs
                             context["backbone"], context["backbone_text"] = resolve_backbone(args, budget, config)
                         if context["backbone"] is None:
@@ -318,7 +323,7 @@ def run_cell(env_id, kind, source, store, rows, budget, args, cache, context) ->
                         row, store, env_id, config, context["run_settings"], seed, args.device,
                         context.get("backbone"), context["language"], sweep,
                     )  # fmt: skip
-                    if row in ("dt_pretrained", "dt_lm"):
+                    if row in results_runs.GPT2_ROWS:
                         outcome["backbone"] = context["backbone_text"]
             except (d3rlpy_peers.PeerUnavailable, results_runs.RowUnavailable) as error:
                 print(f"  unavailable: {error}", flush=True)
@@ -339,6 +344,13 @@ def main() -> dict:
     parser.add_argument("--data_dir", default=None, help="Folder of collected HalfCheetah/Walker2d families.")
     parser.add_argument("--backbone", default="", help="GPT-2 checkpoint for the GPT-2 rows (default: local one).")
     parser.add_argument("--lm_coef", type=float, default=0.1, help="λ of the language loss of the dt_lm row.")
+    parser.add_argument("--lora_r", type=int, default=8, help="Rank of the LoRA adapters of the dt_lora row.")
+    parser.add_argument(
+        "--output_name",
+        default=None,
+        help="Base name of the table, JSON and plots (default: results_table_<budget>); the runs stay in the "
+        "budget's folder, so another selection of rows can be rendered beside the main table.",
+    )
     parser.add_argument(
         "--rows", nargs="+", choices=list(ROWS), default=None, help="Rows to run (default: the budget's)."
     )
@@ -380,7 +392,7 @@ def main() -> dict:
     start = time.time()
     run_settings = results_runs.RunSettings(
         budget.steps, budget.warmup_steps, budget.learning_rate, budget.eval_every, budget.eval_episodes,
-        budget.batch_size, args.lm_coef, budget.lm_batch_size, budget.recommended_cpu,
+        budget.batch_size, args.lm_coef, budget.lm_batch_size, budget.recommended_cpu, args.lora_r,
     )  # fmt: skip
     settings = dataclasses.asdict(budget) | {"device": args.device}
     for key in ("seeds", "envs", "datasets", "rows", "peer_seeds"):
@@ -426,7 +438,7 @@ def main() -> dict:
     if done < planned:
         header += f" Runs in this table: {done} of the {planned} planned; the rest are still to run."
     table = render_table(header, cells, ROWS, skipped, summary)
-    name = f"results_table_{args.budget}"
+    name = args.output_name or f"results_table_{args.budget}"
     plot = plot_curves(cells, ROWS, Path(args.output_dir) / f"{name}.png", title=f"budget `{args.budget}`")
     if plot is not None:
         table += f"\nLearning curves: `{plot}`\n"
