@@ -175,9 +175,19 @@ class OnlineSourceMixin:
     online_source: IterableDataset | None = None  # EpsilonGreedyReplay, OnPolicyEpisodes, OnlineDecisionRollouts
 
     def get_train_dataloader(self) -> DataLoader:
+        """A plain loader with a generator of its own: a `DataLoader` iterator draws its base seed when it starts,
+        from torch's global generator unless given one, and a resumed run starts it after restoring the checkpoint's
+        generator state, where the uninterrupted run had started it before step 1."""
         if self.online_source is None:
             return super().get_train_dataloader()
-        return DataLoader(self.online_source, batch_size=None, num_workers=0)
+        return DataLoader(self.online_source, batch_size=None, num_workers=0, generator=torch.Generator())
+
+    def train(self, resume_from_checkpoint=None, *args, **kwargs):
+        """On resume an online source continues from its checkpointed state: transformers' skip of the batches
+        already trained on (`ignore_data_skip=False`) would collect them again, so it is switched off."""
+        if self.online_source is not None and not self.args.ignore_data_skip:
+            self.args.ignore_data_skip = True
+        return super().train(resume_from_checkpoint, *args, **kwargs)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.online_source is not None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import IterableDataset
 from transformers import TrainerCallback
 
 from hf_decision.agents import DecisionTransformerAgent
@@ -166,12 +166,6 @@ class OnlineDecisionTransformerTrainer(OnlineSourceMixin, DecisionTransformerTra
             seed=args.seed + 1000 * args.process_index,
             on_episodes=lambda returns: self.record_metrics(episode_return=float(np.mean(returns))),
         )
-
-    def get_train_dataloader(self) -> DataLoader:
-        """`OnlineSourceMixin`'s loader with a generator of its own: a `DataLoader` iterator draws its base seed when
-        it starts, from torch's global generator unless given one, and a resumed run starts it after restoring the
-        checkpoint's generator state, where the uninterrupted run had started it before step 1."""
-        return DataLoader(self.online_source, batch_size=None, num_workers=0, generator=torch.Generator())
 
 
 __all__ = ["OnlineDecisionRollouts", "OnlineDecisionTransformerConfig", "OnlineDecisionTransformerTrainer"]
