@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from os import PathLike
+from typing import TYPE_CHECKING
 
 from peft import LoraConfig, PeftModel
 
@@ -25,7 +26,9 @@ from hf_decision.models.decision_transformer.configuration_decision_transformer 
     DecisionTransformerConfig,
 )
 from hf_decision.models.decision_transformer.inputs import HUB_KWARGS
-from hf_decision.models.decision_transformer.modeling_decision_transformer import DecisionTransformerModel
+
+if TYPE_CHECKING:  # the model class comes in as an argument: its `from_pretrained` is what calls `load_lora`
+    from hf_decision.models.decision_transformer.modeling_decision_transformer import DecisionTransformerModel
 
 # The DT's modules outside the GPT-2 backbone, trained in full next to the adapters. (`lm_head` is not one: it is the
 # backbone's token embedding, tied.)
@@ -73,9 +76,12 @@ def add_lora(
     return DecisionTransformerLoraModel(model, config)
 
 
-def load_lora(source: str | PathLike, is_trainable: bool = False, **kwargs) -> DecisionTransformerLoraModel:
-    """The LoRA model saved in `source` (a folder or Hub repo): the DT its `config.json` describes, on the backbone
-    checkpoint that config names (`backbone_name_or_path`), with the saved adapters and DT modules. Other
+def load_lora(
+    model_class: type[DecisionTransformerModel], source: str | PathLike, is_trainable: bool = False, **kwargs
+) -> DecisionTransformerLoraModel:
+    """The LoRA model saved in `source` (a folder or Hub repo): the DT its `config.json` describes, built by
+    `model_class.from_pretrained_backbone` on the backbone checkpoint that config names (`backbone_name_or_path`),
+    with the saved adapters and DT modules. Other
     `from_pretrained` keyword arguments than the Hub ones (`revision`, `token`, ...) are ignored."""
     hub = {name: kwargs[name] for name in HUB_KWARGS if name in kwargs}
     config = kwargs.get("config")
@@ -86,7 +92,7 @@ def load_lora(source: str | PathLike, is_trainable: bool = False, **kwargs) -> D
             f"{source} holds LoRA adapters of a DT whose backbone was randomly initialized (its config names no "
             "backbone_name_or_path), so the adapters cannot be applied to anything: save `merge_lora(model)` instead"
         )
-    base = DecisionTransformerModel.from_pretrained_backbone(config.backbone_name_or_path, config=config)
+    base = model_class.from_pretrained_backbone(config.backbone_name_or_path, config=config)
     model = DecisionTransformerLoraModel.from_pretrained(base, source, is_trainable=is_trainable, **hub)
     return model if is_trainable else model.eval()
 

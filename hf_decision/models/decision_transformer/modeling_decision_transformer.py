@@ -320,7 +320,7 @@ class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
             # peft is the optional `lora` extra: imported only for an adapter checkpoint
             from hf_decision.models.decision_transformer.lora import load_lora
 
-            return load_lora(pretrained_model_name_or_path, **kwargs)
+            return load_lora(cls, pretrained_model_name_or_path, **kwargs)
         return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
 
     @classmethod
