@@ -185,20 +185,24 @@ def train_row(
     backbone: str | None,
     language: dict,
     sweep: list[float] | None = None,
+    model_overrides: dict | None = None,
+    save_to: str | Path | None = None,
 ) -> dict:
     """Train one row (`dt`, `dt_pretrained`, `dt_lm`, `dt_lora`, `bc`) and return its evaluation curve (step, mean
     and std of the episode returns at the env's target return), parameter count and wall time (training +
     evaluations).
 
     With `sweep`, the trained model is then evaluated at each of those targets (`eval_episodes` episodes each, the
-    same episode seeds): `sweep` maps each target to its mean, std and episode returns."""
+    same episode seeds): `sweep` maps each target to its mean, std and episode returns. `model_overrides` are
+    `ModelArguments` fields of the model (e.g. `stochastic_policy`); with `save_to` the trained model is saved
+    there."""
     pretrained = row in GPT2_ROWS
     set_seed(seed)
     model_args = ModelArguments(
         backbone_name_or_path=backbone if pretrained else "",
         target_returns=[config["target_return"]],
         condition_on_returns=row != "bc",
-        **{k: config[k] for k in MODEL_KEYS},
+        **{k: config[k] for k in MODEL_KEYS} | (model_overrides or {}),
     )
     model = build_model(model_args, dataset_info(store, env_id, None))
     if row == "dt_no_timestep":  # no clock: every token gets the same (zero) timestep embedding, kept at zero
@@ -236,6 +240,8 @@ def train_row(
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
+        if save_to is not None:
+            trainer.save_model(str(save_to))
     evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
     curve = [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
     result = {"curve": curve, "seconds": seconds, "num_parameters": model.num_parameters(), "bf16": bf16}

@@ -125,6 +125,14 @@ BUDGETS = {
 }
 
 
+def budget_run_settings(budget: Budget, lm_coef: float = 0.0, lora_r: int = 8) -> results_runs.RunSettings:
+    """What `results_runs.train_row` needs of a budget."""
+    return results_runs.RunSettings(
+        budget.steps, budget.warmup_steps, budget.learning_rate, budget.eval_every, budget.eval_episodes,
+        budget.batch_size, lm_coef, budget.lm_batch_size, budget.recommended_cpu, lora_r,
+    )  # fmt: skip
+
+
 def all_runs(runs: dict) -> list[dict]:
     """Every run of `{env: {dataset: {"rows": {row: [run, ...]}}}}`, unavailable ones included."""
     cells = [cell for by_kind in runs.values() for cell in by_kind.values()]
@@ -390,10 +398,7 @@ def main() -> dict:
         if not args.cached_only:  # rendering cached runs needs no simulator
             parser.error("the MuJoCo envs need mujoco in this venv: pip install -e '.[mujoco]' (make results-table)")
     start = time.time()
-    run_settings = results_runs.RunSettings(
-        budget.steps, budget.warmup_steps, budget.learning_rate, budget.eval_every, budget.eval_episodes,
-        budget.batch_size, args.lm_coef, budget.lm_batch_size, budget.recommended_cpu, args.lora_r,
-    )  # fmt: skip
+    run_settings = budget_run_settings(budget, args.lm_coef, args.lora_r)
     settings = dataclasses.asdict(budget) | {"device": args.device}
     for key in ("seeds", "envs", "datasets", "rows", "peer_seeds"):
         settings.pop(key)
