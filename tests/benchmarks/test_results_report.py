@@ -14,15 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import results_report  # noqa: E402
 
 from hf_decision.evaluation import normalized_score  # noqa: E402
+from tests.benchmarks.synthetic import ret  # noqa: E402
 
 LABELS = {"dt": "DT", "bc": "BC", "d3rlpy_dt": "d3rlpy DT", "dt_pretrained": "DT (GPT-2 init)"}
-RANDOM, EXPERT = -20.272305, 3234.3  # Hopper's D4RL references
 REPS = 50  # bootstrap resamples: the point estimates checked here do not depend on them
-
-
-def ret(score: float) -> float:
-    """The Hopper return whose normalized score is `score`."""
-    return RANDOM + score / 100 * (EXPERT - RANDOM)
 
 
 def run(seed: int, scores: list[float], sweep: dict[float, float] | None = None) -> dict:
