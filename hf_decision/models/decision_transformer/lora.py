@@ -81,8 +81,8 @@ def load_lora(
 ) -> DecisionTransformerLoraModel:
     """The LoRA model saved in `source` (a folder or Hub repo): the DT its `config.json` describes, built by
     `model_class.from_pretrained_backbone` on the backbone checkpoint that config names (`backbone_name_or_path`),
-    with the saved adapters and DT modules. Other
-    `from_pretrained` keyword arguments than the Hub ones (`revision`, `token`, ...) are ignored."""
+    with the saved adapters and DT modules. Other `from_pretrained` keyword arguments than the Hub ones (`revision`,
+    `token`, ...) are ignored."""
     hub = {name: kwargs[name] for name in HUB_KWARGS if name in kwargs}
     config = kwargs.get("config")
     if not isinstance(config, DecisionTransformerConfig):
