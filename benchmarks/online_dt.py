@@ -51,7 +51,6 @@ from hf_decision.trainers import (
     OnlineDecisionTransformerTrainer,
     cpu_has_fast_bf16,
 )
-from hf_decision.trainers.callbacks import EnvironmentEvaluationCallback
 
 ODT_CONFIGS = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "online_decision_transformer"
 ARMS = {
@@ -102,9 +101,7 @@ def fine_tune(arm: str, model_dir: Path, store, env_id: str, recipe: dict, args,
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-    evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
-    curve = [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
-    result = {"curve": curve, "seconds": seconds, "bf16": bf16}
+    result = {"curve": results_runs.evaluation_curve(trainer), "seconds": seconds, "bf16": bf16}
     if arm == "online":
         source = trainer.online_source
         result |= {"env_steps": source.env_steps, "episodes": source.episodes}

@@ -174,6 +174,12 @@ def conditioning_probe(model, collator, store: TrajectoryStore, windows: int = 5
     }
 
 
+def evaluation_curve(trainer) -> list[dict]:
+    """Step, mean and std of the episode returns of each periodic evaluation a trainer ran."""
+    evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
+    return [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
+
+
 def train_row(
     row: str,
     store: TrajectoryStore,
@@ -242,9 +248,8 @@ def train_row(
         seconds = time.perf_counter() - start
         if save_to is not None:
             trainer.save_model(str(save_to))
-    evaluation = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, EnvironmentEvaluationCallback))
-    curve = [{"step": h["step"], "mean_return": h["mean"], "std_return": h["std"]} for h in evaluation.history]
-    result = {"curve": curve, "seconds": seconds, "num_parameters": model.num_parameters(), "bf16": bf16}
+    result = {"curve": evaluation_curve(trainer), "seconds": seconds, "num_parameters": model.num_parameters()}
+    result["bf16"] = bf16
     result["probe"] = conditioning_probe(model, trainer.data_collator, store, seed=seed)
     if sweep:
         start = time.perf_counter()
