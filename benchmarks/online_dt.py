@@ -1,7 +1,7 @@
 """Online DT on Hopper medium-replay: the return before and after online fine-tuning, and a control given the same
 gradient steps offline.
 
-Per seed, three arms evaluated at the env config's target (3600) with the same episode seeds:
+Per seed, three arms evaluated at the env config's target (Hopper: 3600) with the same episode seeds:
 
 - `offline`: the stochastic DT (`stochastic_policy`, the Online DT's offline phase) trained at the results table's
   `cpu` budget (5,000 steps, lr 1e-4 with 500 warmup steps, batch 64, K = 20, fast_dropout and bf16 where the CPU
@@ -220,11 +220,12 @@ def main() -> dict:
             runs.append(cached)
     if not runs:
         parser.error("no runs to render")
+    target = results_runs.env_config(args.env_id)["target_return"]
     header = (
-        f"Online DT, {args.env_id} {args.dataset}: the stochastic DT at the `{args.budget}` budget ({budget.steps:,} "
-        "steps), then "
-        f"{args.online_steps:,} gradient steps (batch {args.batch_size}) online with ODT's recipe, or the same steps "
-        f"offline (control); D4RL-normalized return at target 3600, {args.eval_episodes} episodes per evaluation, "
+        f"Online DT, {args.env_id} {args.dataset}: the stochastic DT at the `{args.budget}` budget "
+        f"({budget.steps:,} steps), then {args.online_steps:,} gradient steps (batch {args.batch_size}) online with "
+        f"ODT's recipe, or the same steps offline (control); D4RL-normalized return at target {target:g}, "
+        f"{args.eval_episodes} episodes per evaluation, "
         f"evaluations every {args.eval_every:,} steps; seeds {', '.join(str(r['seed']) for r in runs)}. IQM and mean "
         "over seeds with 95 % stratified-bootstrap CIs (rliable, 2,000 resamples)."
     )

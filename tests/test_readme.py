@@ -73,7 +73,7 @@ SKIP: dict[str, str] = {
     r"^python scripts/train_online_decision_transformer\.py ": "needs the offline stochastic DT of the command "
     "before it; tests/commands/test_train_online_decision_transformer.py runs the pipeline on a small budget",
     r"benchmarks/online_dt\.py --seeds ": "the Hopper Online DT result: an offline run, online fine-tuning and its "
-    "control per seed, about 30 minutes each (its --cached_only line runs)",
+    "control per seed, 30–40 minutes each (its --cached_only line runs)",
 }
 
 
