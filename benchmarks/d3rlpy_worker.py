@@ -5,7 +5,8 @@ episode-schema parquet files the table trains on (one row per episode: `observat
 `terminals`, `timeouts`), trains d3rlpy's Decision Transformer or CQL for the same number of gradient steps as the
 hf_decision rows, and every `eval_every` steps plays `eval_episodes` episodes of the same environment, episode j
 reset with seed `seed + j` (as `hf_decision.evaluation.rollout` does). The raw returns go to a JSON file; the caller
-turns them into D4RL normalized scores.
+turns them into D4RL normalized scores. With `export` in the spec, the trained DT's weights, scaler statistics and a
+check set of its predictions also go to that `.npz` path (see `export`; `d3rlpy_transplant.py` reads it).
 
     <d3rlpy venv>/bin/python benchmarks/d3rlpy_worker.py --spec spec.json --output result.json
 """
@@ -164,6 +165,59 @@ def probe(algo, dataset, context: int, seed: int, windows: int = 512) -> dict:
     }
 
 
+def export(algo, dataset, context: int, path: str, seed: int, windows: int = 64) -> dict:
+    """Write the trained DT to `path` (`.npz`) for `d3rlpy_transplant.py`: its module's weights (`weight/<name>`),
+    the observation scaler's `mean` and `std`, and a check set of `windows` random histories of the data (ending at a
+    uniform step of a uniform episode, so short, left-padded ones near an episode's start are among them) with the
+    action d3rlpy's `predict` returns for each. Returns what the arrays need beside them (scaler eps, reward
+    multiplier, max_timestep, context size)."""
+    rng = np.random.default_rng(seed)
+    module = algo.impl.modules.transformer
+    arrays = {f"weight/{name}": value.detach().cpu().numpy() for name, value in module.state_dict().items()}
+    scaler, rewards = algo.config.observation_scaler, algo.config.reward_scaler
+    arrays |= {"observation_mean": np.asarray(scaler.mean), "observation_std": np.asarray(scaler.std)}
+    state_dim, act_dim = dataset.episodes[0].observations.shape[1], dataset.episodes[0].actions.shape[1]
+    observations = np.zeros((windows, context, state_dim), np.float32)
+    actions = np.zeros((windows, context, act_dim), np.float32)
+    returns_to_go = np.zeros((windows, context), np.float32)
+    timesteps = np.zeros((windows, context), np.int64)
+    lengths, predicted = np.zeros(windows, np.int64), np.zeros((windows, act_dim), np.float32)
+    for i in range(windows):
+        episode = dataset.episodes[rng.integers(len(dataset.episodes))]
+        end = int(rng.integers(len(episode.rewards)))
+        start = max(end - context + 1, 0)
+        length = end - start + 1
+        rtg = np.cumsum(episode.rewards[::-1, 0].astype(np.float64))[::-1][start : end + 1].astype(np.float32)
+        steps = np.arange(start, end + 1) + 1  # d3rlpy counts timesteps from 1
+        inpt = d3rlpy.algos.TransformerInput(
+            observations=episode.observations[start : end + 1],
+            actions=episode.actions[start : end + 1],
+            rewards=episode.rewards[start : end + 1],
+            returns_to_go=rtg.reshape(-1, 1),
+            timesteps=steps,
+        )
+        predicted[i] = algo.predict(inpt)
+        observations[i, -length:] = episode.observations[start : end + 1]
+        actions[i, -length:] = episode.actions[start : end + 1]
+        returns_to_go[i, -length:], timesteps[i, -length:], lengths[i] = rtg, steps, length
+    arrays |= {
+        "check/observations": observations,
+        "check/actions": actions,
+        "check/returns_to_go": returns_to_go,
+        "check/timesteps": timesteps,
+        "check/lengths": lengths,
+        "check/predicted": predicted,
+    }
+    np.savez(path, **arrays)
+    return {
+        "observation_eps": float(scaler.eps),
+        "reward_multiplier": float(rewards.multiplier),
+        "max_timestep": int(algo.config.max_timestep),
+        "context_size": int(algo.config.context_size),
+        "activation": algo.config.activation_type,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", required=True, help="JSON file: algo, files, env_id, seed, steps, eval_every, ...")
@@ -197,8 +251,10 @@ def main() -> None:
 
         algo.fit(dataset, n_steps=steps, n_steps_per_epoch=every, callback=callback, **quiet)
         probed = probe(algo, dataset, spec["dt"]["context_length"], spec["seed"])
+        context = spec["dt"]["context_length"]
+        exported = export(algo, dataset, context, spec["export"], spec["seed"]) if spec.get("export") else None
     elif spec["algo"] == "cql":
-        probed = None
+        probed = exported = None
         algo = cql(spec)
         for epoch, _ in algo.fitter(dataset, n_steps=steps, n_steps_per_epoch=every, **quiet):
             evaluate(algo, epoch * every)
@@ -211,6 +267,8 @@ def main() -> None:
     }
     if probed is not None:
         result["probe"] = probed
+    if exported is not None:
+        result["export"] = exported
     Path(args.output).write_text(json.dumps(result, indent=2))
 
 
