@@ -150,7 +150,7 @@ def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict)
             f"instructions ({bf16} of these runs; the others float32)."
         )
     seeds = ", ".join(map(str, budget.seeds))
-    if budget.peer_seeds is not None and any(r.startswith("d3rlpy") for r in budget.rows):
+    if budget.peer_seeds is not None and any(r.startswith("d3rlpy") for r in args.rows):
         seeds += f" (d3rlpy rows: {', '.join(map(str, budget.peer_seeds))})"
     sweep = (
         " After training, each DT is also evaluated at the targets of its dataset's sweep."
@@ -161,7 +161,10 @@ def budget_line(name: str, budget: Budget, args, backbone_text: str, runs: dict)
     peers += "; d3rlpy CQL its D4RL recipe" if "d3rlpy_cql" in args.rows else ""
     gpt2 = ""
     if set(results_runs.GPT2_ROWS) & set(args.rows):
-        gpt2 = f" GPT-2 init: {backbone_text}; λ = {args.lm_coef:g}."
+        gpt2 = f" GPT-2 init: {backbone_text}"
+        gpt2 += f"; λ = {args.lm_coef:g}" if "dt_lm" in args.rows else ""
+        gpt2 += f"; LoRA rank {args.lora_r}" if "dt_lora" in args.rows else ""
+        gpt2 += "."
     return (
         f"Budget `{name}` on {args.device}: {budget.steps:,} gradient steps per run (DT rows: batch {batch}, K = 20, "
         f"{lr}, {budget.warmup_steps:,} warmup steps{peers}), evaluation "

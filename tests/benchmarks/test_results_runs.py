@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import results_runs  # noqa: E402
+import results_table  # noqa: E402
 
 from hf_decision import DecisionTransformerModel  # noqa: E402
 from hf_decision.data import DecisionCollator, TrajectoryStore  # noqa: E402
@@ -42,3 +44,17 @@ def test_probe_measures_what_the_action_depends_on():
 
 def test_probe_is_seeded():
     assert probe(True) == pytest.approx(probe(True))
+
+
+def test_budget_line_names_only_the_settings_of_the_rendered_rows():
+    budget = results_table.BUDGETS["cpu"]
+
+    def line(*rows: str) -> str:
+        args = argparse.Namespace(device="cpu", rows=rows, lm_coef=0.1, lora_r=8)
+        return results_table.budget_line("cpu", budget, args, "GPT-2 (local)", {})
+
+    lora = line("dt_pretrained", "dt_lora")
+    assert "LoRA rank 8" in lora and "λ" not in lora and "d3rlpy" not in lora
+    full = line("dt", "dt_pretrained", "dt_lm", "bc", "d3rlpy_dt")
+    assert "λ = 0.1" in full and "(d3rlpy rows: 0, 1, 2)" in full and "LoRA" not in full
+    assert "GPT-2" not in line("dt", "bc")
