@@ -250,8 +250,8 @@ def main() -> None:
                 evaluate(algo, total_step)
 
         algo.fit(dataset, n_steps=steps, n_steps_per_epoch=every, callback=callback, **quiet)
-        probed = probe(algo, dataset, spec["dt"]["context_length"], spec["seed"])
         context = spec["dt"]["context_length"]
+        probed = probe(algo, dataset, context, spec["seed"])
         exported = export(algo, dataset, context, spec["export"], spec["seed"]) if spec.get("export") else None
     elif spec["algo"] == "cql":
         probed = exported = None
