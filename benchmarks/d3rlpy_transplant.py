@@ -22,7 +22,6 @@ the table (IQM and mean over seeds with 95 % stratified-bootstrap CIs, rliable) 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from collections.abc import Mapping
@@ -34,12 +33,13 @@ import results_runs
 import torch
 from reporting import write_results  # benchmarks/ is on sys.path when a script runs
 from results_report import REPS
-from results_table import BUDGETS, RunCache, peer_spec
+from results_table import BUDGETS, RunCache, add_run_cache_arguments, peer_spec
 
 from hf_decision.aggregation import interval_estimates, probability_of_improvement
 from hf_decision.evaluation import evaluate, normalized_score
 from hf_decision.models.decision_transformer import DecisionTransformerConfig, DecisionTransformerModel
 
+CHECK_TOLERANCE = 1e-4  # max |Δ action| on the check set; float32 rounding gives about 1e-7
 D3RLPY_LAYER_NORM_EPS = 0.003  # d3rlpy's GPT-2 blocks and final LayerNorm; its embedding LayerNorm keeps 1e-5
 EVALUATIONS = {"d3rlpy": "d3rlpy's `StatefulTransformerWrapper`", "ours": "hf_decision `evaluate`, same weights"}
 
@@ -151,6 +151,8 @@ def run_seed(python: Path, files: list[str], env_id: str, config: dict, args, se
             arrays = dict(loaded)
     model = transplant(arrays, outcome["export"], config["n_head"], [config["target_return"]])
     check = check_actions(model, arrays)
+    if check["max_abs_diff"] > CHECK_TOLERANCE:  # a wrong transplant: comparing its evaluation would mean nothing
+        raise RuntimeError(f"the transplanted model misses d3rlpy's actions by up to {check['max_abs_diff']:.2e}")
     ours = evaluate(model, env_id, config["target_return"], n_episodes=args.episodes, seed=seed)
     theirs = outcome["curve"][-1]
     return {
@@ -216,13 +218,9 @@ def main() -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads here and in the worker.")
     parser.add_argument("--d3rlpy_venv", default=None, help="d3rlpy's venv (default: made in the cache).")
-    parser.add_argument("--output_dir", default="benchmarks/results")
-    parser.add_argument("--cached_only", action="store_true", help="Train nothing: render the committed runs.")
-    parser.add_argument("--rerun", action="store_true", help="Ignore cached per-seed results.")
+    add_run_cache_arguments(parser)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)
+    results_runs.use_threads(args.threads)
     config = results_runs.env_config(args.env_id)
     settings = {
         "recipe": "gap",

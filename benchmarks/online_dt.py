@@ -27,18 +27,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import results_runs
-import torch
 import yaml
 from reporting import write_results  # benchmarks/ is on sys.path when a script runs
 from results_report import REPS, aggregate_row
-from results_table import BUDGETS, RunCache, budget_run_settings
+from results_table import BUDGETS, RunCache, add_run_cache_arguments, budget_run_settings
 from transformers import PrinterCallback
 
 from hf_decision.aggregation import probability_of_improvement
@@ -185,13 +183,9 @@ def main() -> dict:
     parser.add_argument("--eval_episodes", type=int, default=10, help="Episodes per evaluation.")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 beside another run).")
-    parser.add_argument("--output_dir", default="benchmarks/results")
-    parser.add_argument("--cached_only", action="store_true", help="Train nothing: render the committed runs.")
-    parser.add_argument("--rerun", action="store_true", help="Ignore cached per-seed results.")
+    add_run_cache_arguments(parser)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    results_runs.use_threads(args.threads)
     budget = BUDGETS[args.budget]
     settings = {
         "offline": dataclasses.asdict(budget_run_settings(budget)) | {"stochastic_policy": True},

@@ -4,6 +4,7 @@ training run of a Decision Transformer row (random init, GPT-2 init, GPT-2 init 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -28,6 +29,14 @@ GPT2_ROWS = ("dt_pretrained", "dt_lm", "dt_lora")
 # The YAML keys of scripts/configs/decision_transformer/<env>.yaml that every row shares.
 MODEL_KEYS = ("context_length", "return_scale", "hidden_size", "n_layer", "n_head", "activation_function", "dropout")
 OPTIM_KEYS = ("per_device_train_batch_size", "learning_rate", "weight_decay", "max_grad_norm")
+
+
+def use_threads(threads: int | None) -> None:
+    """torch's intra-op threads here, and OMP/MKL's for the subprocesses this one starts (the d3rlpy worker);
+    None or 0 leaves torch's default."""
+    if threads:
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
 
 
 class RowUnavailable(RuntimeError):

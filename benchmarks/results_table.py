@@ -31,14 +31,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import d3rlpy_peers
 import results_runs
-import torch
 from reporting import write_results  # benchmarks/ is on sys.path when a script runs
 from results_report import aggregate, overall, plot_conditioning, plot_curves, render_table
 
@@ -205,6 +203,14 @@ def resolve_backbone(args, budget: Budget, config: dict) -> tuple[str | None, st
     return str(folder), backbone_key(args, budget, config).replace("(seed 0)", f"(seed 0, {perplexity})")
 
 
+def add_run_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--output_dir`, `--rerun` and `--cached_only`: where a benchmark keeps its per-seed JSON (`RunCache`) and its
+    rendered table, and whether it trains at all."""
+    parser.add_argument("--output_dir", default="benchmarks/results", help="Where the per-seed JSON and table go.")
+    parser.add_argument("--rerun", action="store_true", help="Ignore cached per-seed results.")
+    parser.add_argument("--cached_only", action="store_true", help="Train nothing: render the committed runs.")
+
+
 class RunCache:
     """One JSON per (env, dataset, row, seed); a cached result is reused only when its settings are the same."""
 
@@ -351,7 +357,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="reduced", help="See BUDGETS.")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (every row, d3rlpy included).")
-    parser.add_argument("--output_dir", default="benchmarks/results", help="Where the table, plot and JSON go.")
+    add_run_cache_arguments(parser)
     parser.add_argument("--data_dir", default=None, help="Folder of collected HalfCheetah/Walker2d families.")
     parser.add_argument("--backbone", default="", help="GPT-2 checkpoint for the GPT-2 rows (default: local one).")
     parser.add_argument("--lm_coef", type=float, default=0.1, help="λ of the language loss of the dt_lm row.")
@@ -370,12 +376,6 @@ def main() -> dict:
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="Override the budget's seeds.")
     parser.add_argument("--d3rlpy_venv", default=None, help="d3rlpy's venv (default: in the hf_decision cache).")
     parser.add_argument("--no_d3rlpy_setup", action="store_true", help="Do not create d3rlpy's venv when missing.")
-    parser.add_argument("--rerun", action="store_true", help="Ignore cached per-run results.")
-    parser.add_argument(
-        "--cached_only",
-        action="store_true",
-        help="Train nothing: render the table from the cached runs (e.g. of several earlier invocations).",
-    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -384,9 +384,7 @@ def main() -> dict:
         "several-fold slowdown of every step.",
     )
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(args.threads)  # for the d3rlpy worker
+    results_runs.use_threads(args.threads)
     budget = BUDGETS[args.budget]
     budget = dataclasses.replace(
         budget,
